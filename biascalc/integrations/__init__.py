@@ -1,0 +1,1 @@
+"""Optional helpers for frameworks and engines, each imported only when used."""

@@ -1,0 +1,94 @@
+"""``--format table``: the human-readable report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..result import BiasResult
+
+MAX_ROWS = 20
+BAR_WIDTH = 24
+
+
+def _label(value: object) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _num(x: float | None) -> str:
+    return "n/a" if x is None else repr(float(x))
+
+
+def _bar(share: float, unicode: bool) -> str:
+    full = share * BAR_WIDTH
+    if not unicode:
+        return "#" * round(full)
+    eighths = round(full * 8)
+    return "\u2588" * (eighths // 8) + ("", "\u258f", "\u258e", "\u258d", "\u258c", "\u258b", "\u258a", "\u2589")[eighths % 8]
+
+
+def _grid(rows: list[list[str]], right: set[int]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for row in rows:
+        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+        out.append("  " + "  ".join(cells).rstrip())
+    return out
+
+
+def render_table(result: BiasResult, *, unicode: bool = True, **_: Any) -> str:
+    """A report a person reads: task and why, rows, classes with bars, bias, losses."""
+    d = result.to_dict()
+    dash = "\u2014" if unicode else "-"
+    lines = []
+    if d["source"]:
+        lines.append(f"source      {', '.join(d['source'])}")
+    lines.append(f"targets     {', '.join(d['targets'])}" + (f"   (weights: {d['weight']})" if d["weight"] else ""))
+    lines.append(f"task        {d['task']} {dash} {d['task_reason']}")
+    params = ", ".join(f"{k}={v}" for k, v in d["loss_parameters"].items())
+    lines.append(f"loss        {d['loss']}{f' ({params})' if params else ''}, {d['activation']} output")
+    rows = f"rows        {d['n_samples']:,} used, {d['n_missing']:,} missing"
+    if d["weight_sum"] is not None:
+        rows += f", total weight {d['weight_sum']:,.6g}"
+    lines.append(rows)
+    lines.append("")
+    bias = d["bias"]
+    if d["classes"] is not None and d["priors"] is not None and d["counts"] is not None:
+        lines += _class_rows(d, unicode)
+    elif d["statistics"] is not None:
+        head = ["target", "mean", "std", "min", "max", "bias"]
+        body = [
+            [s["target"], _num(s["mean"]), _num(s["std"]), _num(s["min"]), _num(s["max"]), _num(b)]
+            for s, b in zip(d["statistics"][:MAX_ROWS], bias, strict=False)
+        ]
+        lines += _grid([head, *body], {1, 2, 3, 4, 5})
+        if len(d["statistics"]) > MAX_ROWS:
+            lines.append(f"  ... {len(d['statistics']) - MAX_ROWS} more targets (see --format json)")
+    lines.append("")
+    loss = d["expected_initial_loss"]
+    lines.append("expected loss at step 0")
+    lines.append(f"  zero bias          {_num(loss['zero_bias'])}")
+    lines.append(f"  recommended bias   {_num(loss['recommended'])}")
+    for w in d["warnings"]:
+        lines.append(f"warning: {w}")
+    return "\n".join(lines) + "\n"
+
+
+def _class_rows(d: Any, unicode: bool) -> list[str]:
+    classes, counts, priors, bias = d["classes"], d["counts"], d["priors"], d["bias"]
+    task = d["task"]
+    head = ["label" if task == "multilabel" else "class", "count", "share", "", "bias"]
+    body = []
+    for i, (c, n, p) in enumerate(zip(classes, counts, priors, strict=True)):
+        if i >= MAX_ROWS:
+            break
+        if task == "binary":
+            b = _num(bias[0]) + "  (output)" if i == 1 else ""
+        else:
+            b = _num(bias[i])
+        body.append([str(c) if task == "multilabel" else _label(c), f"{n:,}", f"{100 * p:.2f}%", _bar(p, unicode), b])
+    out = _grid([head, *body], {1, 2, 4})
+    if len(classes) > MAX_ROWS:
+        out.append(f"  ... {len(classes) - MAX_ROWS:,} more classes (see --format json)")
+    if task == "multilabel":
+        out.append("  (count and share: rows where the label is 1)")
+    return out

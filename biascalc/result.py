@@ -1,0 +1,154 @@
+"""The result of a computation and its JSON shape (schema version 1).
+
+The JSON object is documented in README.md and as a JSON Schema in
+docs/biascalc-result.schema.json; :class:`BiasResultDict` describes it for type checkers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
+
+import numpy as np
+import numpy.typing as npt
+
+from ._version import __version__
+
+__all__ = ["SCHEMA_VERSION", "BiasResult", "BiasResultDict", "ExpectedLossDict"]
+
+SCHEMA_VERSION = 1
+Label = bool | int | float | str
+
+
+class ExpectedLossDict(TypedDict):
+    zero_bias: float | None
+    recommended: float | None
+
+
+class TargetStatisticsDict(TypedDict):
+    target: str
+    mean: float | None
+    std: float | None
+    min: float | None
+    max: float | None
+
+
+class BiasResultDict(TypedDict):
+    schema_version: int
+    biascalc_version: str
+    source: list[str] | None
+    task: str
+    task_reason: str
+    loss: str
+    loss_parameters: dict[str, Any]
+    activation: str
+    targets: list[str]
+    weight: str | None
+    classes: list[Label] | None
+    counts: list[int] | None
+    priors: list[float] | None
+    statistics: list[TargetStatisticsDict] | None
+    n_samples: int
+    n_missing: int
+    weight_sum: float | None
+    bias: list[float | None]
+    expected_initial_loss: ExpectedLossDict
+    warnings: list[str]
+
+
+def _finite(x: float) -> float | None:
+    """JSON has no inf/nan: non-finite numbers become null."""
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+@dataclass(frozen=True)
+class TargetStatistics:
+    """Summary of a regression target (weighted when weights are given)."""
+
+    target: str
+    mean: float
+    std: float
+    minimum: float
+    maximum: float
+
+
+@dataclass(frozen=True)
+class BiasResult:
+    """The recommended output-layer bias and everything needed to trust it.
+
+    ``bias`` has one value per output unit: 1 for binary, K for multiclass, one per
+    target for multilabel and regression.  ``classes`` is aligned with it for multiclass
+    (for binary it is ``(negative, positive)``; the single output is the positive class;
+    for multilabel it holds the target names).
+
+    >>> from biascalc import compute_bias
+    >>> r = compute_bias([0, 0, 0, 1])
+    >>> r.task, r.classes, round(float(r.bias[0]), 6)
+    ('binary', (0, 1), -1.098612)
+    """
+
+    task: str
+    task_reason: str
+    loss: str
+    activation: str
+    targets: tuple[str, ...]
+    bias: npt.NDArray[np.float64]
+    n_samples: int
+    n_missing: int
+    expected_loss_zero_bias: float
+    expected_loss_recommended: float
+    loss_parameters: dict[str, Any] = field(default_factory=dict)
+    weight: str | None = None
+    weight_sum: float | None = None
+    classes: tuple[Label, ...] | None = None
+    counts: tuple[int, ...] | None = None
+    priors: tuple[float, ...] | None = None
+    statistics: tuple[TargetStatistics, ...] | None = None
+    warnings: tuple[str, ...] = ()
+    source: tuple[str, ...] | None = None
+
+    def to_dict(self) -> BiasResultDict:
+        """The JSON object, as plain Python values (what ``--format json`` prints)."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "biascalc_version": __version__,
+            "source": None if self.source is None else list(self.source),
+            "task": self.task,
+            "task_reason": self.task_reason,
+            "loss": self.loss,
+            "loss_parameters": dict(self.loss_parameters),
+            "activation": self.activation,
+            "targets": list(self.targets),
+            "weight": self.weight,
+            "classes": None if self.classes is None else list(self.classes),
+            "counts": None if self.counts is None else [int(c) for c in self.counts],
+            "priors": None if self.priors is None else [float(p) for p in self.priors],
+            "statistics": None
+            if self.statistics is None
+            else [
+                {
+                    "target": s.target,
+                    "mean": _finite(s.mean),
+                    "std": _finite(s.std),
+                    "min": _finite(s.minimum),
+                    "max": _finite(s.maximum),
+                }
+                for s in self.statistics
+            ],
+            "n_samples": self.n_samples,
+            "n_missing": self.n_missing,
+            "weight_sum": None if self.weight_sum is None else _finite(self.weight_sum),
+            "bias": [_finite(b) for b in self.bias],
+            "expected_initial_loss": {
+                "zero_bias": _finite(self.expected_loss_zero_bias),
+                "recommended": _finite(self.expected_loss_recommended),
+            },
+            "warnings": list(self.warnings),
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """``to_dict()`` as JSON text; floats use repr, so they round-trip exactly."""
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)

@@ -1,0 +1,288 @@
+"""Task detection and class encoding.
+
+The rules, in order (the first that applies wins; each gives a one-line reason):
+
+1. ``--task`` given: that task.
+2. The loss implies the family: a regression loss means regression, ``bce`` means binary
+   (multilabel with several targets), ``cross_entropy`` means multiclass.
+3. ``--classes`` with K names: binary for K = 2, multiclass otherwise.
+4. Several target columns: all 0/1 (or boolean) -> multilabel; all numeric -> multi-output
+   regression.
+5. One column: booleans -> binary; exactly two distinct values -> binary; text ->
+   multiclass; numbers that are not all integers -> regression; integers with at most
+   ``AUTO_MAX_CLASSES`` (20) distinct values -> multiclass, more -> regression.  So a
+   0..4 star rating is multiclass and a 0..300 count is regression.
+
+Classes are ordered ascending (numbers numerically, text by code point, False < True), as
+``numpy.unique`` and scikit-learn's ``LabelEncoder`` order them; ``classes=`` sets the
+order.  For binary tasks the positive class is the last one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import DataError, OptionError
+from .stats import AUTO_MAX_CLASSES, ColumnStats, LabelStats
+
+__all__ = ["TASKS", "Task", "TaskDecision", "decide_task", "format_values"]
+
+Task = Literal["regression", "binary", "multiclass", "multilabel"]
+TASKS: tuple[Task, ...] = ("regression", "binary", "multiclass", "multilabel")
+Label = bool | int | float | str
+
+
+@dataclass(frozen=True)
+class TaskDecision:
+    """The task, why, and for classification the classes with their counts.
+
+    ``classes`` holds one entry per class (binary: ``(negative, positive)``) or, for
+    multilabel, the target names (one per output).  ``counts`` and ``class_weight`` are
+    aligned with it: rows and weight sums per class (multilabel: of the positives).
+    """
+
+    task: Task
+    reason: str
+    classes: tuple[Label, ...] | None = None
+    counts: npt.NDArray[np.int64] | None = None
+    class_weight: npt.NDArray[np.float64] | None = None
+    warnings: tuple[str, ...] = ()
+
+
+def format_values(values: Sequence[object], limit: int = 6) -> str:
+    """``{0, 1, 2}`` style listing, shortened after ``limit`` values."""
+    shown = [_show(v) for v in values[:limit]]
+    if len(values) > limit:
+        shown.append(f"... {len(values) - limit} more")
+    return "{" + ", ".join(shown) + "}"
+
+
+def _show(value: object) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def decide_task(
+    stats: LabelStats,
+    *,
+    task: str = "auto",
+    family: str | None = None,
+    classes: Sequence[object] | None = None,
+    positive: object | None = None,
+) -> TaskDecision:
+    """Decide the task from the statistics and the options.
+
+    ``family`` is the loss's family (``"regression"``, ``"binary"``, ``"multiclass"``) or
+    None when the loss is automatic.
+    """
+    cols = stats.columns
+    reason = ""
+    if task != "auto":
+        reason = f"--task {task} given"
+    elif family == "regression":
+        task, reason = "regression", "the loss is a regression loss"
+    elif family == "binary":
+        task = "multilabel" if len(cols) > 1 else "binary"
+        reason = "the loss is binary cross-entropy"
+    elif family == "multiclass":
+        task, reason = "multiclass", "the loss is cross-entropy"
+    elif classes is not None and len(cols) == 1:
+        task = "binary" if len(classes) == 2 else "multiclass"
+        reason = f"--classes names {len(classes)} classes"
+    if len(cols) > 1:
+        return _decide_multi(stats, task, reason)
+    col = cols[0]
+    if task == "auto":
+        task, reason = _detect_single(col)
+    if task == "regression":
+        _require_numeric(col)
+        return TaskDecision("regression", reason)
+    if task == "multilabel":
+        return _decide_multi(stats, task, reason)
+    if task not in ("binary", "multiclass"):
+        raise OptionError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+    return _classify(col, task, reason, classes, positive)
+
+
+def _detect_single(col: ColumnStats) -> tuple[Task, str]:
+    counted = col.counts.result() if col.counts is not None else None
+    values = counted[0] if counted is not None else None
+    if col.kind == "null":
+        raise DataError(f"column '{col.name}' has no usable value: every row is empty or missing")
+    if col.kind == "bool":
+        return "binary", f"boolean values {format_values(values or [False, True])}"
+    if values is not None and len(values) == 2:
+        return "binary", f"2 distinct values {format_values(values)}"
+    if col.kind == "string":
+        if values is None:
+            raise DataError(f"column '{col.name}' has more distinct values than biascalc can treat as classes")
+        return "multiclass", f"text labels with {len(values)} distinct values {format_values(values)}"
+    if not col.integral:
+        return "regression", f"non-integral numbers (e.g. {col.non_integral_example!r})"
+    if values is not None and len(values) == 1 and values[0] in (0, 1):
+        return "binary", f"0/1 labels with only one value present ({values[0]})"
+    if values is not None and len(values) <= AUTO_MAX_CLASSES:
+        return "multiclass", f"integers with {len(values)} distinct values {format_values(values)} (at most {AUTO_MAX_CLASSES})"
+    return (
+        "regression",
+        f"integers with more than {AUTO_MAX_CLASSES} distinct values "
+        f"(from {_num(col.moments.minimum)} to {_num(col.moments.maximum)})",
+    )
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if x.is_integer() and abs(x) < 2**53 else repr(x)
+
+
+def _require_numeric(col: ColumnStats) -> None:
+    if col.kind == "null":
+        raise DataError(f"column '{col.name}' has no usable value: every row is empty or missing")
+    if not col.numeric:
+        raise DataError(f"column '{col.name}' holds {col.kind} values; a regression target must be numeric")
+
+
+def coerce_label(value: object, kind: str, what: str) -> Label:
+    """Turn a class named on the command line ('1', 'true') into the labels' own type."""
+    if not isinstance(value, str) or kind == "string":
+        if isinstance(value, bool | int | float | str):
+            return value
+        raise OptionError(f"{what} {value!r} is not a label value")
+    text = value.strip()
+    try:
+        if kind == "integer":
+            return int(text)
+        if kind == "float":
+            return float(text)
+    except ValueError:
+        raise OptionError(f"{what} {value!r} is not a number, but the labels are numbers") from None
+    if kind == "bool":
+        low = text.lower()
+        if low in ("true", "1", "yes"):
+            return True
+        if low in ("false", "0", "no"):
+            return False
+        raise OptionError(f"{what} {value!r} is not true or false, but the labels are booleans")
+    return value
+
+
+def _classify(
+    col: ColumnStats,
+    task: str,
+    reason: str,
+    classes: Sequence[object] | None,
+    positive: object | None,
+) -> TaskDecision:
+    counted = col.counts.result() if col.counts is not None else None
+    if counted is None:
+        raise DataError(
+            f"column '{col.name}' has more distinct values than a classification task allows "
+            "(or is not integral); use --task regression"
+        )
+    seen, seen_counts, seen_weights = counted
+    if not seen:
+        raise DataError(f"column '{col.name}' has no usable value: every row is empty or missing")
+    warnings: list[str] = []
+    if classes is not None:
+        order = [coerce_label(c, col.kind, "class") for c in classes]
+        if len(set(order)) != len(order):
+            raise OptionError("--classes names a class more than once")
+        unknown = [v for v in seen if v not in set(order)]
+        if unknown:
+            raise DataError(
+                f"column '{col.name}' has labels that are not in --classes: {format_values(unknown)}; "
+                "add them to --classes"
+            )
+    else:
+        order = list(seen)
+    pos = None if positive is None else coerce_label(positive, col.kind, "--positive")
+    if task == "binary":
+        if pos is not None and pos not in order:
+            order.append(pos)
+        if len(order) == 1:
+            order, note = _complete_single_class(col, order[0])
+            warnings.append(note)
+        if len(order) != 2:
+            raise DataError(
+                f"a binary task needs 2 classes but column '{col.name}' has {len(order)}: "
+                f"{format_values(order)}; use --task multiclass, or pass --classes"
+            )
+        if pos is not None:
+            order = [order[0] if order[1] == pos else order[1], pos]
+    elif pos is not None:
+        raise OptionError("--positive only applies to binary tasks")
+    index = {v: i for i, v in enumerate(order)}
+    counts = np.zeros(len(order), np.int64)
+    weights = np.zeros(len(order), np.float64)
+    for v, c, w in zip(seen, seen_counts, seen_weights, strict=True):
+        counts[index[v]] += c
+        weights[index[v]] += w
+    for v, c in zip(order, counts, strict=True):
+        if c == 0:
+            warnings.append(f"class {_show(v)} has no rows in the data")
+    return TaskDecision(task, reason, tuple(order), counts, weights, tuple(warnings))  # type: ignore[arg-type]
+
+
+def _complete_single_class(col: ColumnStats, only: Label) -> tuple[list[Label], str]:
+    """Infer the other class of a 0/1 or boolean column that shows only one value."""
+    if isinstance(only, bool):
+        other: Label = not only
+    elif only in (0, 1) and col.kind in ("integer", "float"):
+        other = type(only)(1 - only)  # type: ignore[operator]
+    else:
+        raise DataError(
+            f"column '{col.name}' has only one class ({_show(only)}); name the other class "
+            "with --classes or --positive"
+        )
+    order = sorted([only, other])  # type: ignore[type-var]
+    return order, f"only one class ({_show(only)}) in the data; the other class is taken to be {_show(other)}"
+
+
+def _decide_multi(stats: LabelStats, task: str, reason: str) -> TaskDecision:
+    cols = stats.columns
+    for col in cols:
+        if col.kind == "null":
+            raise DataError(f"column '{col.name}' has no usable value: every row is empty or missing")
+    if task in ("binary", "multiclass"):
+        raise OptionError(f"a {task} task takes one target column, not {len(cols)}; use --task multilabel")
+    binary = [_zero_one(c) for c in cols]
+    if task == "auto":
+        if all(b is not None for b in binary):
+            task, reason = "multilabel", f"{len(cols)} target columns, all 0/1"
+        elif all(c.numeric for c in cols):
+            task, reason = "regression", f"{len(cols)} numeric target columns"
+        else:
+            text = [c.name for c in cols if not c.numeric]
+            raise DataError(
+                f"target columns {', '.join(text)} hold text; several targets must be all 0/1 "
+                "(multilabel) or all numeric (regression)"
+            )
+    if task == "regression":
+        for col in cols:
+            _require_numeric(col)
+        return TaskDecision("regression", reason)
+    counts = np.zeros(len(cols), np.int64)
+    weights = np.zeros(len(cols), np.float64)
+    warnings = []
+    for j, (col, pair) in enumerate(zip(cols, binary, strict=True)):
+        if pair is None:
+            raise DataError(f"multilabel target column '{col.name}' must hold only 0 and 1 (or true/false)")
+        counts[j], weights[j] = pair
+        if counts[j] == 0 or counts[j] == stats.n_rows:
+            warnings.append(f"label '{col.name}' is {'never' if counts[j] == 0 else 'always'} positive")
+    return TaskDecision("multilabel", reason, tuple(c.name for c in cols), counts, weights, tuple(warnings))
+
+
+def _zero_one(col: ColumnStats) -> tuple[int, float] | None:
+    """(positive rows, positive weight) of a 0/1 column, or None if it is not 0/1."""
+    counted = col.counts.result() if col.counts is not None else None
+    if counted is None or not col.numeric:
+        return None
+    values, counts, weights = counted
+    if any(not (v is True or v is False or (isinstance(v, int | float) and v in (0, 1))) for v in values):
+        return None
+    pos = [i for i, v in enumerate(values) if v == 1]
+    return (int(counts[pos[0]]), float(weights[pos[0]])) if pos else (0, 0.0)
