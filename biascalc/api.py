@@ -67,7 +67,9 @@ def compute_bias(
 
         w = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
         if w.shape[0] != table.num_rows:
-            raise DataError(f"sample_weight has {w.shape[0]} values but y has {table.num_rows} rows")
+            raise DataError(
+                f"sample_weight has {w.shape[0]} values but y has {table.num_rows} rows"
+            )
         table = table.append_column(WEIGHT_COLUMN, pa.array(w))
         weight = WEIGHT_COLUMN
     stats = collect(options.stats_spec(targets, weight), table.to_batches())
@@ -127,7 +129,10 @@ def result_from_stats(
             + (f" ({stats.n_missing} rows have a missing label)" if stats.n_missing else "")
         )
     if stats.weighted and stats.weight_sum <= 0:
-        raise DataError(f"the sample weights in '{stats.spec.weight}' are all zero; at least one must be positive")
+        raise DataError(
+            f"the sample weights in '{stats.spec.weight}' are all zero; "
+            "at least one must be positive"
+        )
     decision = decide_task(
         stats,
         task=options.task,
@@ -141,7 +146,13 @@ def result_from_stats(
     if decision.task == "regression":
         data = LossData(columns=tuple(stats.columns))
         statistics = tuple(
-            TargetStatistics(c.name, c.moments.mean, c.moments.variance**0.5, c.moments.minimum, c.moments.maximum)
+            TargetStatistics(
+                c.name,
+                c.moments.mean,
+                c.moments.variance**0.5,
+                c.moments.minimum,
+                c.moments.maximum,
+            )
             for c in stats.columns
         )
         priors = None
@@ -197,7 +208,9 @@ def _to_table(y: Any) -> pa.Table:
         import pandas as pd
 
         if isinstance(y, pd.DataFrame):
-            return pa.Table.from_pandas(y, preserve_index=False).rename_columns([str(c) for c in y.columns])
+            return pa.Table.from_pandas(y, preserve_index=False).rename_columns(
+                [str(c) for c in y.columns]
+            )
         if isinstance(y, pd.Series):
             return pa.table({str(y.name) if y.name is not None else "y": pa.Array.from_pandas(y)})
     if module == "polars":

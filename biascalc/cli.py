@@ -18,12 +18,26 @@ import click
 from ._version import __version__
 
 TASK_CHOICES = ("auto", "regression", "binary", "multiclass", "multilabel")
-LOSS_CHOICES = ("auto", "mse", "mae", "huber", "quantile", "poisson", "gamma", "tweedie", "bce", "cross_entropy")
-FORMAT_CHOICES = ("table", "json")
+LOSS_CHOICES = (
+    "auto",
+    "mse",
+    "mae",
+    "huber",
+    "quantile",
+    "poisson",
+    "gamma",
+    "tweedie",
+    "bce",
+    "cross_entropy",
+)
+FORMAT_CHOICES = ("table", "json", "python", "pytorch", "keras", "jax", "numpy")
 INPUT_FORMATS = ("csv", "tsv", "parquet", "jsonl", "arrow")
 # Options that belong to one loss: (option name, parameter, the loss it needs).
-LOSS_PARAMETERS = (("--huber-delta", "huber_delta", "huber"), ("--quantile", "quantile", "quantile"),
-                   ("--tweedie-power", "tweedie_power", "tweedie"))
+LOSS_PARAMETERS = (
+    ("--huber-delta", "huber_delta", "huber"),
+    ("--quantile", "quantile", "quantile"),
+    ("--tweedie-power", "tweedie_power", "tweedie"),
+)
 
 
 class OptionFailure(click.ClickException):
@@ -54,33 +68,93 @@ Examples:
     epilog=EPILOG,
 )
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
-@click.option("-t", "--target", "targets", multiple=True, metavar="COL",
-              help="Label column (repeat for several). May be omitted when the file has one column.")
+@click.option(
+    "-t",
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="COL",
+    help="Label column (repeat for several). May be omitted when the file has one column.",
+)
 @click.option("-w", "--weight", metavar="COL", help="Column of sample weights.")
-@click.option("--task", type=click.Choice(TASK_CHOICES), default="auto", show_default=True,
-              help="The task; 'auto' detects it from the labels and says why.")
-@click.option("--loss", type=click.Choice(LOSS_CHOICES), default="auto", show_default=True,
-              help="Loss the network is trained with (auto: mse, bce or cross_entropy by task).")
-@click.option("--huber-delta", type=float, default=1.0, show_default=True, help="Delta of --loss huber.")
-@click.option("--quantile", type=float, default=0.5, show_default=True, help="Level q of --loss quantile.")
-@click.option("--tweedie-power", type=float, default=1.5, show_default=True, help="Power p >= 1 of --loss tweedie.")
-@click.option("--classes", metavar="A,B,...",
-              help="All classes, in output order (may add classes absent from the data).")
-@click.option("--positive", metavar="LABEL", help="The positive class of a binary task (default: the last).")
-@click.option("--center", is_flag=True, help="Subtract the mean from softmax biases (symmetric form).")
-@click.option("--eps", type=float, default=1e-7, show_default=True,
-              help="Probabilities of 0 or 1 are clipped into [eps, 1-eps].")
-@click.option("-f", "--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="table", show_default=True,
-              help="Output format.")
-@click.option("-o", "--output", metavar="FILE", help="Write the result to FILE (atomically) instead of stdout.")
-@click.option("--input-format", type=click.Choice(INPUT_FORMATS),
-              help="Input format (default: from the extension; stdin is CSV).")
+@click.option(
+    "--task",
+    type=click.Choice(TASK_CHOICES),
+    default="auto",
+    show_default=True,
+    help="The task; 'auto' detects it from the labels and says why.",
+)
+@click.option(
+    "--loss",
+    type=click.Choice(LOSS_CHOICES),
+    default="auto",
+    show_default=True,
+    help="Loss the network is trained with (auto: mse, bce or cross_entropy by task).",
+)
+@click.option(
+    "--huber-delta", type=float, default=1.0, show_default=True, help="Delta of --loss huber."
+)
+@click.option(
+    "--quantile", type=float, default=0.5, show_default=True, help="Level q of --loss quantile."
+)
+@click.option(
+    "--tweedie-power",
+    type=float,
+    default=1.5,
+    show_default=True,
+    help="Power p >= 1 of --loss tweedie.",
+)
+@click.option(
+    "--classes",
+    metavar="A,B,...",
+    help="All classes, in output order (may add classes absent from the data).",
+)
+@click.option(
+    "--positive", metavar="LABEL", help="The positive class of a binary task (default: the last)."
+)
+@click.option(
+    "--center", is_flag=True, help="Subtract the mean from softmax biases (symmetric form)."
+)
+@click.option(
+    "--eps",
+    type=float,
+    default=1e-7,
+    show_default=True,
+    help="Probabilities of 0 or 1 are clipped into [eps, 1-eps].",
+)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(FORMAT_CHOICES),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    help="Write the result to FILE (atomically) instead of stdout.",
+)
+@click.option(
+    "--layer",
+    default="layer",
+    show_default=True,
+    metavar="NAME",
+    help="--format pytorch: the module whose .bias is set (dotted names allowed).",
+)
+@click.option(
+    "--input-format",
+    type=click.Choice(INPUT_FORMATS),
+    help="Input format (default: from the extension; stdin is CSV).",
+)
 @click.option("--delimiter", metavar="CHAR", help="CSV field delimiter (default: sniffed).")
 @click.option("--encoding", metavar="NAME", help="Text encoding of CSV input (default: utf-8).")
 @click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
 @click.version_option(__version__, "-V", "--version", prog_name="biascalc")
 @click.pass_context
-def cli(ctx: click.Context, paths: tuple[str, ...], targets: tuple[str, ...], **kw: Any) -> None:
+def cli(ctx: click.Context, /, paths: tuple[str, ...], targets: tuple[str, ...], **kw: Any) -> None:
     """Compute the output-layer bias that makes a network start at the data's prior.
 
     Reads the label column(s) of PATH (CSV, TSV, Parquet, JSON Lines, Arrow; gzip, bz2
@@ -112,7 +186,9 @@ def _run(action: Callable[[], None], debug: bool) -> None:
     except OSError as exc:
         if debug:
             traceback.print_exc()
-        raise click.ClickException(f"{exc.strerror or exc}" + (f": '{exc.filename}'" if exc.filename else "")) from None
+        raise click.ClickException(
+            f"{exc.strerror or exc}" + (f": '{exc.filename}'" if exc.filename else "")
+        ) from None
     except Exception as exc:
         if debug:
             raise
@@ -126,12 +202,27 @@ def _compute(ctx: click.Context, paths: Sequence[str], targets: Sequence[str], *
     from .output import check_output_path
 
     for option, param, loss in LOSS_PARAMETERS:
-        if ctx.get_parameter_source(param) is not click.core.ParameterSource.DEFAULT and kw["loss"] != loss:
+        if (
+            ctx.get_parameter_source(param) is not click.core.ParameterSource.DEFAULT
+            and kw["loss"] != loss
+        ):
             raise OptionFailure(f"{option} applies to --loss {loss} only")
     output = kw.pop("output")
     fmt = kw.pop("fmt")
+    layer = kw.pop("layer")
+    if (
+        ctx.get_parameter_source("layer") is not click.core.ParameterSource.DEFAULT
+        and fmt != "pytorch"
+    ):
+        raise OptionFailure("--layer applies to --format pytorch only")
+    if not _is_dotted_name(layer):
+        raise OptionFailure(f"--layer must be a Python name such as model.head, not {layer!r}")
     if output is not None:
         check_output_path(output, paths)
+    elif fmt == "numpy" and sys.stdout.isatty():
+        raise OptionFailure(
+            "--format numpy writes binary .npy data; give -o FILE or redirect stdout"
+        )
     from .api import compute_bias_from_file
     from .render import render
 
@@ -145,7 +236,13 @@ def _compute(ctx: click.Context, paths: Sequence[str], targets: Sequence[str], *
         classes=_split_labels(kw.pop("classes")),
         **kw,
     )
-    _emit(render(result, fmt, unicode=_can_encode("\u2588\u2014")), output)
+    _emit(render(result, fmt, unicode=_can_encode("\u2588\u2014"), layer=layer), output)
+
+
+def _is_dotted_name(name: str) -> bool:
+    import keyword
+
+    return all(part.isidentifier() and not keyword.iskeyword(part) for part in name.split("."))
 
 
 def _can_encode(text: str) -> bool:
@@ -156,19 +253,27 @@ def _can_encode(text: str) -> bool:
     return True
 
 
-def _emit(text: str, output: str | None) -> None:
+def _emit(data: str | bytes, output: str | None) -> None:
     if output is None:
-        click.echo(text, nl=False)
+        if isinstance(data, bytes):
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:
+            click.echo(data, nl=False)
         return
     from .output import write_atomic
 
-    write_atomic(output, text.encode("utf-8"))
+    write_atomic(output, data if isinstance(data, bytes) else data.encode("utf-8"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code (callable from tests)."""
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="biascalc", standalone_mode=False)
+        cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="biascalc",
+            standalone_mode=False,
+        )
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code

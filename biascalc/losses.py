@@ -102,7 +102,11 @@ class _RegressionLoss(Loss):
         # Framework losses average over all N x J elements; every column has the same
         # rows and weights, so that is the mean of the per-column means.
         with np.errstate(over="ignore", invalid="ignore"):
-            return float(np.mean([self._column_loss(c, float(b)) for c, b in zip(data.columns, raw, strict=True)]))
+            return float(
+                np.mean(
+                    [self._column_loss(c, float(b)) for c, b in zip(data.columns, raw, strict=True)]
+                )
+            )
 
     def _fit_column(self, col: ColumnStats) -> float:
         raise NotImplementedError
@@ -124,7 +128,8 @@ class MeanSquaredError(_RegressionLoss):
         return col.moments.mean
 
     def _column_loss(self, col: ColumnStats, b: float) -> float:
-        return col.moments.variance + (col.moments.mean - b) ** 2
+        d = np.float64(col.moments.mean) - b
+        return float(col.moments.variance + d * d)
 
 
 class _ValueLoss(_RegressionLoss):
@@ -233,7 +238,8 @@ class _LogLinkLoss(_RegressionLoss):
             mean = col.moments.mean
             if mean < self.eps:
                 warnings.append(
-                    f"column '{col.name}' has mean {mean!r}; it was clipped to {self.eps} so log(mean) stays finite"
+                    f"column '{col.name}' has mean {mean!r}; it was clipped to {self.eps} "
+                    "so log(mean) stays finite"
                 )
                 mean = self.eps
             bias.append(math.log(mean))
@@ -250,7 +256,7 @@ class Poisson(_LogLinkLoss):
     reference = "torch.nn.PoissonNLLLoss(log_input=True)"
 
     def _column_loss(self, col: ColumnStats, b: float) -> float:
-        return math.exp(b) - col.moments.mean * b
+        return float(np.exp(b) - col.moments.mean * b)
 
 
 class Tweedie(_LogLinkLoss):
@@ -288,13 +294,17 @@ class Tweedie(_LogLinkLoss):
         return (f"pow:{2 - self.power!r}",)
 
     def _column_loss(self, col: ColumnStats, b: float) -> float:
-        p, mean = self.power, col.moments.mean
+        p, mean = self.power, np.float64(col.moments.mean)
         (extra,) = (col.extra.mean(k) for k in self.extra_means())
         if p == 1:
-            return extra - mean * b - mean + math.exp(b)
+            return float(extra - mean * b - mean + np.exp(b))
         if p == 2:
-            return b - extra + mean * math.exp(-b) - 1
-        return extra / ((1 - p) * (2 - p)) - mean * math.exp(b * (1 - p)) / (1 - p) + math.exp(b * (2 - p)) / (2 - p)
+            return float(b - extra + mean * np.exp(-b) - 1)
+        return float(
+            extra / ((1 - p) * (2 - p))
+            - mean * np.exp(b * (1 - p)) / (1 - p)
+            + np.exp(b * (2 - p)) / (2 - p)
+        )
 
 
 class Gamma(Tweedie):
@@ -382,7 +392,10 @@ def _clip_warnings(data: LossData, clipped: FloatArray, what: str) -> tuple[str,
     out = []
     for label, p, c in zip(data.labels, data.priors, clipped, strict=True):
         if p != c:
-            out.append(f"class {label} has {what} {float(p)!r}; clipped to {float(c)!r} so its bias is finite")
+            out.append(
+                f"class {label} has {what} {float(p)!r}; "
+                f"clipped to {float(c)!r} so its bias is finite"
+            )
     return tuple(out)
 
 
@@ -401,7 +414,12 @@ LOSSES: dict[str, type[Loss]] = {
     )
 }
 
-DEFAULT_LOSS = {"regression": "mse", "binary": "bce", "multilabel": "bce", "multiclass": "cross_entropy"}
+DEFAULT_LOSS = {
+    "regression": "mse",
+    "binary": "bce",
+    "multilabel": "bce",
+    "multiclass": "cross_entropy",
+}
 
 
 def make_loss(

@@ -34,16 +34,24 @@ class BiasOptions:
 
     def __post_init__(self) -> None:
         if self.task != "auto" and self.task not in TASKS:
-            raise OptionError(f"unknown task {self.task!r}; choose auto or one of {', '.join(TASKS)}")
+            raise OptionError(
+                f"unknown task {self.task!r}; choose auto or one of {', '.join(TASKS)}"
+            )
         if self.loss != "auto" and self.loss not in LOSSES:
-            raise OptionError(f"unknown loss {self.loss!r}; choose auto or one of {', '.join(LOSSES)}")
+            raise OptionError(
+                f"unknown loss {self.loss!r}; choose auto or one of {', '.join(LOSSES)}"
+            )
         if self.classes is not None:
             object.__setattr__(self, "classes", tuple(self.classes))
             if not self.classes:
                 raise OptionError("--classes is empty; name at least two classes")
         if self.loss != "auto" and self.task != "auto":
             family = LOSSES[self.loss].family
-            ok = {"regression": ("regression",), "binary": ("binary", "multilabel"), "multiclass": ("multiclass",)}
+            ok = {
+                "regression": ("regression",),
+                "binary": ("binary", "multilabel"),
+                "multiclass": ("multiclass",),
+            }
             if self.task not in ok[family]:
                 raise OptionError(f"--loss {self.loss} does not fit --task {self.task}")
         if self.family == "regression" and (self.classes is not None or self.positive is not None):
@@ -89,7 +97,7 @@ class BiasOptions:
             classes = "never"
         elif family is not None or self.classes is not None or self.positive is not None:
             classes = "always"
-        keep_values, extra = False, ()
+        keep_values, extra = False, tuple[str, ...]()
         if self.loss != "auto" and family == "regression":
             loss = self.make_loss(self.loss)
             keep_values, extra = loss.needs_values(), loss.extra_means()

@@ -16,16 +16,22 @@ def check_output_path(output: str, inputs: Sequence[str]) -> None:
     """Refuse an output path that is one of the inputs or lies in a missing folder."""
     folder = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(folder):
-        raise DataError(f"cannot write '{output}': folder '{folder}' does not exist; create it first")
+        raise DataError(
+            f"cannot write '{output}': folder '{folder}' does not exist; create it first"
+        )
     if os.path.isdir(output):
         raise DataError(f"cannot write '{output}': it is a directory; give a file name")
     for given in inputs:
         if given == "-" or not os.path.exists(given) or not os.path.exists(output):
             if os.path.abspath(given) == os.path.abspath(output):
-                raise DataError(f"refusing to write the result over the input '{given}'; choose another -o file")
+                raise DataError(
+                    f"refusing to write the result over the input '{given}'; choose another -o file"
+                )
             continue
         if os.path.samefile(given, output):
-            raise DataError(f"refusing to write the result over the input '{given}'; choose another -o file")
+            raise DataError(
+                f"refusing to write the result over the input '{given}'; choose another -o file"
+            )
 
 
 def write_atomic(path: str, data: bytes) -> None:

@@ -139,7 +139,11 @@ class CsvReader:
             kind = "a Parquet file" if sample.startswith(b"PAR1") else "text"
             raise DataError(
                 f"'{self.name}' does not look like CSV text (it holds NUL bytes)"
-                + ("; it looks like a Parquet file: pass --input-format parquet" if kind != "text" else "")
+                + (
+                    "; it looks like a Parquet file: pass --input-format parquet"
+                    if kind != "text"
+                    else ""
+                )
             )
         text = self._decode(sample)
         if self.delimiter is None:
@@ -178,7 +182,9 @@ class CsvReader:
         )
         try:
             with _open_stream(self.path, self.compression) as stream:
-                reader = pcsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
+                reader = pcsv.open_csv(
+                    stream, read_options=read, parse_options=parse, convert_options=convert
+                )
                 yield from reader
         except pa.ArrowInvalid as exc:
             self._handle(exc, list(columns))
@@ -187,19 +193,25 @@ class CsvReader:
 
     def _handle(self, exc: Exception, columns: list[str]) -> None:
         message = str(exc)
-        widen = re.search(r"In CSV column #(\d+): CSV conversion error to ([\w\[\], ]+): invalid value '(.*)'", message)
+        widen = re.search(
+            r"In CSV column #(\d+): CSV conversion error to ([\w\[\], ]+): invalid value '(.*)'",
+            message,
+        )
         if widen:
             column, value = columns[int(widen.group(1))], widen.group(3)
             wider = "float64" if widen.group(2) == "int64" else "string"
             if column in self.weight_columns or self.types.get(column) == wider:
-                raise DataError(f"column '{column}' of '{self.name}' holds {value!r}, which is not a number") from None
+                raise DataError(
+                    f"column '{column}' of '{self.name}' holds {value!r}, which is not a number"
+                ) from None
             self.types[column] = wider
             raise _Widen(column) from None
         if message.startswith("CSV parse error"):
             detail = message.split(": ", 1)[1] if ": " in message else message
             raise DataError(
                 f"'{self.name}' is not well-formed CSV: {_first_line(detail)}; check the quoting and "
-                "the number of fields in that row" + ("" if self.delimiter == "," else f" (delimiter {self.delimiter!r})")
+                "the number of fields in that row"
+                + ("" if self.delimiter == "," else f" (delimiter {self.delimiter!r})")
                 + ", or set --delimiter"
             ) from None
         if "invalid UTF8" in message or "UTF8" in message:
@@ -267,7 +279,9 @@ class JsonLinesReader:
 
         try:
             stream = _open_stream(self.path, self.compression)
-            return pjson.open_json(stream, read_options=pjson.ReadOptions(block_size=CSV_BLOCK_BYTES))
+            return pjson.open_json(
+                stream, read_options=pjson.ReadOptions(block_size=CSV_BLOCK_BYTES)
+            )
         except (pa.ArrowException, OSError) as exc:
             raise self._error(exc) from None
 
@@ -424,7 +438,9 @@ def _expand(path: str) -> list[str]:
                 if not f.startswith((".", "_")) and _sniff_ext(f):
                     found.append(os.path.join(root, f))
         if not found:
-            raise DataError(f"directory '{path}' holds no data files (.csv, .tsv, .parquet, .jsonl, .arrow)")
+            raise DataError(
+                f"directory '{path}' holds no data files (.csv, .tsv, .parquet, .jsonl, .arrow)"
+            )
         return found
     if any(ch in path for ch in "*?[") and not os.path.exists(path):
         matches = sorted(p for p in glob.glob(path, recursive=True) if os.path.isfile(p))
@@ -474,7 +490,9 @@ def open_dataset(
     ['alcohol', 'malic_acid']
     """
     if input_format is not None and input_format not in FORMATS:
-        raise OptionError(f"unknown --input-format {input_format!r}; choose one of {', '.join(FORMATS)}")
+        raise OptionError(
+            f"unknown --input-format {input_format!r}; choose one of {', '.join(FORMATS)}"
+        )
     if delimiter is not None and len(delimiter) != 1:
         if delimiter in ("\\t", "tab"):
             delimiter = "\t"
@@ -492,13 +510,20 @@ def open_dataset(
                 path = _spool_stdin()
                 cleanup.append(path)
                 if os.path.getsize(path) == 0:
-                    raise DataError("standard input is empty; pipe a file into biascalc or pass a path")
+                    raise DataError(
+                        "standard input is empty; pipe a file into biascalc or pass a path"
+                    )
             readers.append(_open_one(path, name, input_format, delimiter, encoding, given == "-"))
     return dataset
 
 
 def _open_one(
-    path: str, name: str, input_format: str | None, delimiter: str | None, encoding: str | None, stdin: bool
+    path: str,
+    name: str,
+    input_format: str | None,
+    delimiter: str | None,
+    encoding: str | None,
+    stdin: bool,
 ) -> FileReader:
     try:
         fmt = input_format or ("csv" if stdin else _sniff_format(path, name))

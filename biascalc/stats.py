@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -138,7 +138,10 @@ class ExtraMeans:
 
     @classmethod
     def of(cls, names: Sequence[str], y: FloatArray, w: FloatArray | None) -> ExtraMeans:
-        return cls({n: Moments.of(_transform(n, y), w) for n in names})
+        # Out-of-domain labels (log 0) give inf/nan here; the loss rejects them later
+        # with a message that names the column and value.
+        with np.errstate(invalid="ignore", over="ignore"):
+            return cls({n: Moments.of(_transform(n, y), w) for n in names})
 
     def merge(self, other: ExtraMeans) -> ExtraMeans:
         keys = self.means.keys() | other.means.keys()
@@ -209,7 +212,7 @@ class ValueCounts:
             out._compact()
         return out
 
-    def result(self) -> tuple[list[object], npt.NDArray[np.int64], FloatArray] | None:
+    def result(self) -> tuple[list[Any], npt.NDArray[np.int64], FloatArray] | None:
         """Sorted distinct values (as Python objects), their row counts and weight sums."""
         self._compact()
         if self.overflowed:
@@ -237,7 +240,11 @@ def _unify_value_types(tables: list[pa.Table]) -> list[pa.Table]:
     types = {t.schema.field("value").type for t in tables}
     if len(types) <= 1:
         return tables
-    target = pa.float64() if all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in types) else None
+    target = (
+        pa.float64()
+        if all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in types)
+        else None
+    )
     if target is None:
         raise DataError(f"a label column mixes incompatible types: {', '.join(map(str, types))}")
     return [t.set_column(0, "value", t.column("value").cast(target)) for t in tables]
@@ -258,7 +265,10 @@ class ValueStore:
     def merge(self, other: ValueStore) -> ValueStore:
         weights = None
         if self.weights is not None or other.weights is not None:
-            weights = [*(self.weights or _ones_like(self.values)), *(other.weights or _ones_like(other.values))]
+            weights = [
+                *(self.weights or _ones_like(self.values)),
+                *(other.weights or _ones_like(other.values)),
+            ]
         return ValueStore([*self.values, *other.values], weights)
 
     def arrays(self) -> tuple[FloatArray, FloatArray | None]:
@@ -321,7 +331,9 @@ class ColumnStats:
             counts,
             store,
             self.integral and other.integral,
-            self.non_integral_example if self.non_integral_example is not None else other.non_integral_example,
+            self.non_integral_example
+            if self.non_integral_example is not None
+            else other.non_integral_example,
         )
 
     @property
@@ -336,7 +348,9 @@ def _merge_kinds(name: str, a: Kind, b: Kind) -> Kind:
         return b
     if {a, b} == {"integer", "float"}:
         return "float"
-    raise DataError(f"column '{name}' holds {a} values in one part of the input and {b} values in another")
+    raise DataError(
+        f"column '{name}' holds {a} values in one part of the input and {b} values in another"
+    )
 
 
 def _kind_of(arrow_type: pa.DataType) -> Kind:
@@ -410,7 +424,7 @@ class LabelStats:
                 arr = arr.cast(pa.float64())
             valid = pc.is_valid(arr)
             if pa.types.is_floating(arr.type):
-                valid = pc.and_(valid, pc.invert(pc.is_nan(arr)))
+                valid = pc.and_(valid, pc.invert(pc.fill_null(pc.is_nan(arr), False)))
             keep &= valid.to_numpy(zero_copy_only=False)
             labels.append(arr)
         w = None
@@ -433,7 +447,9 @@ class LabelStats:
         for col, arr in zip(self.columns, labels, strict=True):
             self._update_column(col, arr, w, row_index)
 
-    def _update_column(self, col: ColumnStats, arr: pa.Array, w: FloatArray | None, rows: npt.NDArray[np.intp]) -> None:
+    def _update_column(
+        self, col: ColumnStats, arr: pa.Array, w: FloatArray | None, rows: npt.NDArray[np.intp]
+    ) -> None:
         kind = _kind_of(arr.type)
         col.kind = _merge_kinds(col.name, col.kind, kind)
         y = None
@@ -521,11 +537,18 @@ def _weights(name: str, column: pa.Array | pa.ChunkedArray, offset: int) -> Floa
     arr = _as_array(column)
     if _kind_of(arr.type) == "string":
         arr = _parse_numbers(name, arr, offset)
-    if not (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type) or pa.types.is_boolean(arr.type) or pa.types.is_decimal(arr.type)):
+    if not (
+        pa.types.is_integer(arr.type)
+        or pa.types.is_floating(arr.type)
+        or pa.types.is_boolean(arr.type)
+        or pa.types.is_decimal(arr.type)
+    ):
         raise DataError(f"weight column '{name}' must hold numbers, not {arr.type}")
     if arr.null_count:
         i = arr.to_pylist().index(None)
-        raise DataError(f"weight column '{name}' is empty on line {offset + i + 2}; every row needs a weight")
+        raise DataError(
+            f"weight column '{name}' is empty on line {offset + i + 2}; every row needs a weight"
+        )
     w = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.float64)
     bad = ~np.isfinite(w) | (w < 0)
     if bad.any():

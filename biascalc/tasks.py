@@ -119,14 +119,23 @@ def _detect_single(col: ColumnStats) -> tuple[Task, str]:
         return "binary", f"2 distinct values {format_values(values)}"
     if col.kind == "string":
         if values is None:
-            raise DataError(f"column '{col.name}' has more distinct values than biascalc can treat as classes")
-        return "multiclass", f"text labels with {len(values)} distinct values {format_values(values)}"
+            raise DataError(
+                f"column '{col.name}' has more distinct values than biascalc can treat as classes"
+            )
+        return (
+            "multiclass",
+            f"text labels with {len(values)} distinct values {format_values(values)}",
+        )
     if not col.integral:
         return "regression", f"non-integral numbers (e.g. {col.non_integral_example!r})"
     if values is not None and len(values) == 1 and values[0] in (0, 1):
         return "binary", f"0/1 labels with only one value present ({values[0]})"
     if values is not None and len(values) <= AUTO_MAX_CLASSES:
-        return "multiclass", f"integers with {len(values)} distinct values {format_values(values)} (at most {AUTO_MAX_CLASSES})"
+        return (
+            "multiclass",
+            f"integers with {len(values)} distinct values {format_values(values)} "
+            f"(at most {AUTO_MAX_CLASSES})",
+        )
     return (
         "regression",
         f"integers with more than {AUTO_MAX_CLASSES} distinct values "
@@ -142,7 +151,9 @@ def _require_numeric(col: ColumnStats) -> None:
     if col.kind == "null":
         raise DataError(f"column '{col.name}' has no usable value: every row is empty or missing")
     if not col.numeric:
-        raise DataError(f"column '{col.name}' holds {col.kind} values; a regression target must be numeric")
+        raise DataError(
+            f"column '{col.name}' holds {col.kind} values; a regression target must be numeric"
+        )
 
 
 def coerce_label(value: object, kind: str, what: str) -> Label:
@@ -193,7 +204,8 @@ def _classify(
         unknown = [v for v in seen if v not in set(order)]
         if unknown:
             raise DataError(
-                f"column '{col.name}' has labels that are not in --classes: {format_values(unknown)}; "
+                f"column '{col.name}' has labels that are not in --classes: "
+                f"{format_values(unknown)}; "
                 "add them to --classes"
             )
     else:
@@ -231,23 +243,31 @@ def _complete_single_class(col: ColumnStats, only: Label) -> tuple[list[Label], 
     if isinstance(only, bool):
         other: Label = not only
     elif only in (0, 1) and col.kind in ("integer", "float"):
-        other = type(only)(1 - only)  # type: ignore[operator]
+        other = type(only)(1 - only)
     else:
         raise DataError(
             f"column '{col.name}' has only one class ({_show(only)}); name the other class "
             "with --classes or --positive"
         )
-    order = sorted([only, other])  # type: ignore[type-var]
-    return order, f"only one class ({_show(only)}) in the data; the other class is taken to be {_show(other)}"
+    order = sorted([only, other])
+    return (
+        order,
+        f"only one class ({_show(only)}) in the data; "
+        f"the other class is taken to be {_show(other)}",
+    )
 
 
 def _decide_multi(stats: LabelStats, task: str, reason: str) -> TaskDecision:
     cols = stats.columns
     for col in cols:
         if col.kind == "null":
-            raise DataError(f"column '{col.name}' has no usable value: every row is empty or missing")
+            raise DataError(
+                f"column '{col.name}' has no usable value: every row is empty or missing"
+            )
     if task in ("binary", "multiclass"):
-        raise OptionError(f"a {task} task takes one target column, not {len(cols)}; use --task multilabel")
+        raise OptionError(
+            f"a {task} task takes one target column, not {len(cols)}; use --task multilabel"
+        )
     binary = [_zero_one(c) for c in cols]
     if task == "auto":
         if all(b is not None for b in binary):
@@ -269,11 +289,17 @@ def _decide_multi(stats: LabelStats, task: str, reason: str) -> TaskDecision:
     warnings = []
     for j, (col, pair) in enumerate(zip(cols, binary, strict=True)):
         if pair is None:
-            raise DataError(f"multilabel target column '{col.name}' must hold only 0 and 1 (or true/false)")
+            raise DataError(
+                f"multilabel target column '{col.name}' must hold only 0 and 1 (or true/false)"
+            )
         counts[j], weights[j] = pair
         if counts[j] == 0 or counts[j] == stats.n_rows:
-            warnings.append(f"label '{col.name}' is {'never' if counts[j] == 0 else 'always'} positive")
-    return TaskDecision("multilabel", reason, tuple(c.name for c in cols), counts, weights, tuple(warnings))
+            warnings.append(
+                f"label '{col.name}' is {'never' if counts[j] == 0 else 'always'} positive"
+            )
+    return TaskDecision(
+        "multilabel", reason, tuple(c.name for c in cols), counts, weights, tuple(warnings)
+    )
 
 
 def _zero_one(col: ColumnStats) -> tuple[int, float] | None:
@@ -282,7 +308,10 @@ def _zero_one(col: ColumnStats) -> tuple[int, float] | None:
     if counted is None or not col.numeric:
         return None
     values, counts, weights = counted
-    if any(not (v is True or v is False or (isinstance(v, int | float) and v in (0, 1))) for v in values):
+    if any(
+        not (v is True or v is False or (isinstance(v, int | float) and v in (0, 1)))
+        for v in values
+    ):
         return None
     pos = [i for i, v in enumerate(values) if v == 1]
     return (int(counts[pos[0]]), float(weights[pos[0]])) if pos else (0, 0.0)

@@ -23,14 +23,20 @@ def _bar(share: float, unicode: bool) -> str:
     if not unicode:
         return "#" * round(full)
     eighths = round(full * 8)
-    return "\u2588" * (eighths // 8) + ("", "\u258f", "\u258e", "\u258d", "\u258c", "\u258b", "\u258a", "\u2589")[eighths % 8]
+    return (
+        "\u2588" * (eighths // 8)
+        + ("", "\u258f", "\u258e", "\u258d", "\u258c", "\u258b", "\u258a", "\u2589")[eighths % 8]
+    )
 
 
 def _grid(rows: list[list[str]], right: set[int]) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = []
     for row in rows:
-        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+        cells = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
         out.append("  " + "  ".join(cells).rstrip())
     return out
 
@@ -42,10 +48,15 @@ def render_table(result: BiasResult, *, unicode: bool = True, **_: Any) -> str:
     lines = []
     if d["source"]:
         lines.append(f"source      {', '.join(d['source'])}")
-    lines.append(f"targets     {', '.join(d['targets'])}" + (f"   (weights: {d['weight']})" if d["weight"] else ""))
+    lines.append(
+        f"targets     {', '.join(d['targets'])}"
+        + (f"   (weights: {d['weight']})" if d["weight"] else "")
+    )
     lines.append(f"task        {d['task']} {dash} {d['task_reason']}")
     params = ", ".join(f"{k}={v}" for k, v in d["loss_parameters"].items())
-    lines.append(f"loss        {d['loss']}{f' ({params})' if params else ''}, {d['activation']} output")
+    lines.append(
+        f"loss        {d['loss']}{f' ({params})' if params else ''}, {d['activation']} output"
+    )
     rows = f"rows        {d['n_samples']:,} used, {d['n_missing']:,} missing"
     if d["weight_sum"] is not None:
         rows += f", total weight {d['weight_sum']:,.6g}"
@@ -62,7 +73,9 @@ def render_table(result: BiasResult, *, unicode: bool = True, **_: Any) -> str:
         ]
         lines += _grid([head, *body], {1, 2, 3, 4, 5})
         if len(d["statistics"]) > MAX_ROWS:
-            lines.append(f"  ... {len(d['statistics']) - MAX_ROWS} more targets (see --format json)")
+            lines.append(
+                f"  ... {len(d['statistics']) - MAX_ROWS} more targets (see --format json)"
+            )
     lines.append("")
     loss = d["expected_initial_loss"]
     lines.append("expected loss at step 0")
@@ -76,16 +89,18 @@ def render_table(result: BiasResult, *, unicode: bool = True, **_: Any) -> str:
 def _class_rows(d: Any, unicode: bool) -> list[str]:
     classes, counts, priors, bias = d["classes"], d["counts"], d["priors"], d["bias"]
     task = d["task"]
-    head = ["label" if task == "multilabel" else "class", "count", "share", "", "bias"]
+    head = ["label" if task == "multilabel" else "class", "count", "share", "", "bias", ""]
     body = []
     for i, (c, n, p) in enumerate(zip(classes, counts, priors, strict=True)):
         if i >= MAX_ROWS:
             break
+        note = ""
         if task == "binary":
-            b = _num(bias[0]) + "  (output)" if i == 1 else ""
+            b, note = (_num(bias[0]), "(the output: positive class)") if i == 1 else ("", "")
         else:
             b = _num(bias[i])
-        body.append([str(c) if task == "multilabel" else _label(c), f"{n:,}", f"{100 * p:.2f}%", _bar(p, unicode), b])
+        label = str(c) if task == "multilabel" else _label(c)
+        body.append([label, f"{n:,}", f"{100 * p:.2f}%", _bar(p, unicode), b, note])
     out = _grid([head, *body], {1, 2, 4})
     if len(classes) > MAX_ROWS:
         out.append(f"  ... {len(classes) - MAX_ROWS:,} more classes (see --format json)")

@@ -1,0 +1,60 @@
+"""What the framework helpers share: labels or a result in, a checked bias out."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..result import BiasResult
+
+__all__ = ["check_shape", "resolve"]
+
+
+def resolve(y_or_result: Any, options: dict[str, Any]) -> BiasResult:
+    """``y_or_result`` as a BiasResult: returned as is, or computed with ``compute_bias``.
+
+    Framework tensors are accepted as labels: anything with ``.numpy()`` (after
+    ``.detach().cpu()`` where those exist) is turned into a NumPy array first.
+    """
+    if isinstance(y_or_result, BiasResult):
+        if options:
+            raise TypeError(
+                f"options {sorted(options)} apply when computing from labels, not to a BiasResult"
+            )
+        return y_or_result
+    from ..api import compute_bias
+
+    options = dict(options)
+    if "sample_weight" in options and options["sample_weight"] is not None:
+        options["sample_weight"] = _to_numpy(options["sample_weight"])
+    return compute_bias(_to_numpy(y_or_result), **options)
+
+
+def _to_numpy(value: Any) -> Any:
+    if isinstance(value, list | tuple) and value and isinstance(value[0], list | tuple):
+        return np.asarray(value)  # a label matrix written as nested lists
+    for step in ("detach", "cpu"):
+        if hasattr(value, step) and callable(getattr(value, step)):
+            value = getattr(value, step)()
+    if hasattr(value, "numpy") and callable(value.numpy) and not isinstance(value, np.ndarray):
+        return value.numpy()
+    if type(value).__module__.startswith(("jax", "jaxlib")):
+        return np.asarray(value)
+    return value
+
+
+def check_shape(result: BiasResult, shape: tuple[int, ...], what: str) -> npt.NDArray[np.float64]:
+    """The bias, after checking it fits ``shape`` (a bias vector of one value per unit)."""
+    bias = np.asarray(result.bias, dtype=np.float64)
+    if tuple(shape) != bias.shape:
+        raise ValueError(
+            f"{what} has shape {tuple(shape)}, but biascalc computed {bias.size} bias value(s) "
+            f"for this {result.task} task (loss {result.loss}); "
+            f"the output layer needs {bias.size} unit(s)"
+        )
+    if not all(math.isfinite(b) for b in bias.tolist()):
+        raise ValueError(f"the computed bias {bias.tolist()} is not finite; refusing to use it")
+    return bias

@@ -1,0 +1,256 @@
+"""``--format python|pytorch|keras|jax``: code to paste into a training script.
+
+Everything taken from the data (file names, column names, class labels) is data, never
+code: it enters the snippet only through :func:`repr` of a ``str``/``int``/``float``/
+``bool``, which always yields one line holding one literal that evaluates back to the
+same value (non-printable characters, line breaks included, become escapes).  That holds
+in comments too, so no label can end a comment and start a statement.  The first two
+lines never contain data, because Python reads a ``coding:`` declaration there (PEP 263)
+and a file name such as ``coding: utf-7`` would otherwise change how the rest decodes.
+
+Floats are written with ``repr``, the shortest text that reads back to the same double.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+from typing import Any
+
+import numpy as np
+
+from .._version import __version__
+from ..errors import DataError, OptionError
+from ..result import BiasResult
+
+__all__ = ["is_dotted_name", "render_jax", "render_keras", "render_python", "render_pytorch"]
+
+#: How each framework spells the loss a result was computed for (comments only).
+_TORCH_LOSS = {
+    "mse": "torch.nn.MSELoss()",
+    "mae": "torch.nn.L1Loss()",
+    "huber": "torch.nn.HuberLoss(delta={huber_delta!r})",
+    "poisson": "torch.nn.PoissonNLLLoss(log_input=True)",
+    "bce": "torch.nn.BCEWithLogitsLoss()",
+    "cross_entropy": "torch.nn.CrossEntropyLoss()",
+}
+_KERAS_LOSS = {
+    "mse": "keras.losses.MeanSquaredError()",
+    "mae": "keras.losses.MeanAbsoluteError()",
+    "huber": "keras.losses.Huber(delta={huber_delta!r})",
+    "poisson": "keras.losses.Poisson()",
+    "bce": "keras.losses.BinaryCrossentropy(from_logits=True)",
+    "cross_entropy": "keras.losses.SparseCategoricalCrossentropy(from_logits=True)",
+}
+#: Keras activation that turns the raw output into the prediction the Keras loss expects
+#: (Keras' Poisson loss takes the rate, so a log link needs "exponential"; classification
+#: losses above take logits, so no activation).
+_KERAS_ACTIVATION = {"exp": "exponential"}
+
+
+def is_dotted_name(name: str) -> bool:
+    """True for a Python attribute path such as ``model.head`` (no keywords, no calls)."""
+    return bool(name) and all(
+        part.isidentifier() and not keyword.iskeyword(part) for part in name.split(".")
+    )
+
+
+def _literal(value: object, ascii_only: bool = False) -> str:
+    """One value as a Python literal that evaluates back to it exactly.
+
+    ``ascii_only`` escapes non-ASCII characters too (``ascii`` instead of ``repr``), for
+    output to a terminal that cannot encode them; the value read back is the same.
+    """
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, str):
+        return ascii(value) if ascii_only else repr(value)
+    if isinstance(value, bool | int):
+        return repr(value)
+    if isinstance(value, float):
+        # repr(inf) is not a literal; a call on a builtin is the closest safe spelling.
+        return repr(value) if math.isfinite(value) else f"float({str(value)!r})"
+    raise TypeError(f"cannot write a label of type {type(value).__name__} as a literal")
+
+
+#: Longer lines are wrapped, one value per line, so pasted code passes common linters.
+_LINE_LENGTH = 88
+
+
+def _wrap(before: str, items: list[str], after: str = "") -> list[str]:
+    """``before[a, b, c]after`` on one line if it fits, else one item per line."""
+    line = f"{before}[{', '.join(items)}]{after}"
+    if len(line) <= _LINE_LENGTH or not items:
+        return [line]
+    return [f"{before}[", *(f"    {item}," for item in items), f"]{after}"]
+
+
+def _bias_values(result: BiasResult) -> list[float]:
+    """The bias as Python floats; a non-finite bias is refused, since it would poison training."""
+    values = [float(b) for b in result.bias]
+    bad = [v for v in values if not math.isfinite(v)]
+    if bad:
+        raise DataError(
+            f"the bias holds the non-finite value {bad[0]!r}; it cannot be written as code "
+            "(use --format json to inspect the result)"
+        )
+    return values
+
+
+def _bias_items(result: BiasResult) -> list[str]:
+    return [repr(v) for v in _bias_values(result)]
+
+
+def _loss_name(table: dict[str, str], result: BiasResult) -> str | None:
+    spelling = table.get(result.loss)
+    return None if spelling is None else spelling.format(**result.loss_parameters)
+
+
+def _header(result: BiasResult, ascii_only: bool) -> list[str]:
+    """Provenance comments.  Lines 1-2 are fixed text (see the module docstring)."""
+
+    def names(values: Any) -> str:
+        return ", ".join(_literal(v, ascii_only) for v in values)
+
+    n = len(result.bias)
+    lines = [
+        f"# Output-layer bias computed by biascalc {__version__}.",
+        "# Generated code: names and labels below are quoted data, never code.",
+    ]
+    if result.source:
+        lines.append(f"# source: {names(result.source)}")
+    lines.append(f"# targets: {names(result.targets)}")
+    if result.weight is not None:
+        lines.append(f"# weight: {names([result.weight])}")
+    lines.append(
+        f"# task: {names([result.task])}, loss: {names([result.loss])}, "
+        f"activation: {names([result.activation])}, rows: {result.n_samples}"
+        + (f" ({result.n_missing} with missing labels skipped)" if result.n_missing else "")
+    )
+    lines.append(f"# {n} output unit{'s' if n != 1 else ''}; {_expected_loss(result)}")
+    if result.classes is not None:
+        lines += _classes_comment(result, ascii_only)
+    return lines
+
+
+def _expected_loss(result: BiasResult) -> str:
+    def fmt(x: float) -> str:
+        return f"{x:.6g}" if math.isfinite(x) else "not finite"
+
+    return (
+        f"expected loss at step 0: {fmt(result.expected_loss_recommended)} with this bias, "
+        f"{fmt(result.expected_loss_zero_bias)} with a zero bias"
+    )
+
+
+def _classes_comment(result: BiasResult, ascii_only: bool) -> list[str]:
+    """What each output unit means, for classification results."""
+    assert result.classes is not None
+    if result.task == "multilabel":
+        return ["# One logit per target, in the order of the targets."]
+    if result.task == "binary" and len(result.bias) == 1:
+        return [f"# The output is the logit of class {_literal(result.classes[-1], ascii_only)}."]
+    if len(result.classes) == len(result.bias):
+        return ["# One logit per class, in the order of CLASSES."]
+    return []
+
+
+def _render(lines: list[str]) -> str:
+    return "\n".join(lines) + "\n"
+
+
+def _ascii_only(context: dict[str, Any]) -> bool:
+    # The CLI passes unicode=False when stdout cannot encode non-ASCII text.
+    return not context.get("unicode", True)
+
+
+def render_python(result: BiasResult, **context: Any) -> str:
+    """Assignments only, safe to ``exec``: ``OUTPUT_BIAS`` and, for classification, ``CLASSES``.
+
+    >>> from biascalc import compute_bias
+    >>> result = compute_bias(["a", "b", "b", "b"])
+    >>> namespace = {}
+    >>> exec(render_python(result), namespace)
+    >>> namespace["CLASSES"], namespace["OUTPUT_BIAS"] == result.bias.tolist()
+    (['a', 'b'], True)
+    """
+    ascii_only = _ascii_only(context)
+    lines = [*_header(result, ascii_only), *_wrap("OUTPUT_BIAS = ", _bias_items(result))]
+    if result.classes is not None:
+        lines += _wrap("CLASSES = ", [_literal(c, ascii_only) for c in result.classes])
+    return _render(lines)
+
+
+def render_pytorch(result: BiasResult, *, layer: str = "layer", **context: Any) -> str:
+    """Copies the bias into ``{layer}.bias`` (an existing module) under ``torch.no_grad()``.
+
+    ``layer`` is the variable name (dotted paths such as ``model.head`` allowed).
+
+    >>> from biascalc import compute_bias
+    >>> print(render_pytorch(compute_bias([0, 0, 0, 1]), layer="model.head").splitlines()[-2])
+    with torch.no_grad():
+    """
+    if not is_dotted_name(layer):
+        raise OptionError(f"layer must be a Python name such as model.head, not {layer!r}")
+    n = len(result.bias)
+    lines = _header(result, _ascii_only(context))
+    loss = _loss_name(_TORCH_LOSS, result)
+    if loss is not None:
+        lines.append(f"# {layer} outputs the raw scores that {loss} takes.")
+    lines += [
+        "import torch",
+        "",
+        *_wrap("output_bias = torch.tensor(", _bias_items(result), ", dtype=torch.float64)"),
+        f"if {layer}.bias is None or tuple({layer}.bias.shape) != ({n},):",
+        "    raise ValueError(",
+        f'        f"{layer}.bias must have shape ({n},) for the {n} bias value(s) of biascalc, "',
+        f'        f"not {{None if {layer}.bias is None else tuple({layer}.bias.shape)}}"',
+        "    )",
+        "with torch.no_grad():",
+        f"    {layer}.bias.copy_(output_bias)",
+    ]
+    return _render(lines)
+
+
+def render_keras(result: BiasResult, **context: Any) -> str:
+    """Defines ``output_bias = keras.initializers.Constant([...])`` for a Dense layer.
+
+    >>> from biascalc import compute_bias
+    >>> print(render_keras(compute_bias([0.0, 0.25, 0.5, 1.5])).splitlines()[-3])
+    output_bias = keras.initializers.Constant([0.5625])
+    """
+    n = len(result.bias)
+    activation = _KERAS_ACTIVATION.get(result.activation)
+    dense_args = f"{n}" + (f', activation="{activation}"' if activation else "")
+    loss = _loss_name(_KERAS_LOSS, result)
+    lines = [
+        *_header(result, _ascii_only(context)),
+        "import keras",
+        "",
+        # Constant broadcasts the list against the bias shape (units,).
+        *_wrap("output_bias = keras.initializers.Constant(", _bias_items(result), ")"),
+        f"# keras.layers.Dense({dense_args}, bias_initializer=output_bias)",
+    ]
+    if loss is not None:
+        lines.append(f"# trained with {loss}")
+    return _render(lines)
+
+
+def render_jax(result: BiasResult, **context: Any) -> str:
+    """Defines ``output_bias = jnp.asarray([...], dtype=jnp.float32)``, usable as a Flax bias_init.
+
+    >>> from biascalc import compute_bias
+    >>> print(render_jax(compute_bias([0.0, 0.25, 0.5, 1.5])).splitlines()[-4])
+    output_bias = jnp.asarray([0.5625], dtype=jnp.float32)
+    """
+    n = len(result.bias)
+    lines = [
+        *_header(result, _ascii_only(context)),
+        "import jax.numpy as jnp",
+        "",
+        *_wrap("output_bias = jnp.asarray(", _bias_items(result), ", dtype=jnp.float32)"),
+        "# Flax: nn.Dense(",
+        f"#     {n}, bias_init=lambda key, shape, dtype=jnp.float32: output_bias.astype(dtype)",
+        "# )",
+    ]
+    return _render(lines)

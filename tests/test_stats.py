@@ -1,0 +1,173 @@
+"""Streaming statistics: exactness, mergeability and invariance properties."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import special
+
+from biascalc import BiasOptions, LabelStats, StatsSpec, compute_bias, result_from_stats
+from biascalc.errors import DataError
+from biascalc.stats import Moments
+
+finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
+
+
+def stats_of(batches: list[pa.RecordBatch], spec: StatsSpec) -> LabelStats:
+    s = LabelStats(spec)
+    for b in batches:
+        s.update(b)
+    return s
+
+
+def test_moments_match_numpy() -> None:
+    rng = np.random.default_rng(1)
+    y, w = rng.normal(3, 2, 1000), rng.uniform(0, 2, 1000)
+    m = Moments.of(y, w)
+    assert m.mean == pytest.approx(np.average(y, weights=w), rel=1e-14)
+    assert m.variance == pytest.approx(np.cov(y, aweights=w, bias=True), rel=1e-12)
+    assert (m.minimum, m.maximum) == (y.min(), y.max())
+
+
+def test_mean_of_huge_values_does_not_overflow() -> None:
+    y = np.full(10, 1e308)
+    assert Moments.of(y).mean == 1e308
+    assert Moments.of(np.array([1e308, -1e308])).mean == 0.0
+    parts = Moments.of(np.array([1.7e308])).merge(Moments.of(np.array([1.7e308])))
+    assert parts.mean == 1.7e308
+    r = compute_bias(np.array([1e308, 1e308, 1e308]), task="regression")
+    assert r.bias[0] == 1e308
+
+
+def test_missing_labels_are_dropped_and_counted() -> None:
+    spec = StatsSpec(("y",))
+    s = stats_of([pa.record_batch({"y": pa.array([1.0, None, float("nan"), 2.5])})], spec)
+    assert (s.n_rows, s.n_missing) == (2, 2)
+
+
+def test_weights_are_validated() -> None:
+    spec = StatsSpec(("y",), "w")
+    for bad in ([1.0, -1.0], [1.0, float("nan")], [1.0, float("inf")], [1.0, None]):
+        with pytest.raises(DataError, match="weight"):
+            stats_of([pa.record_batch({"y": [0, 1], "w": pa.array(bad, pa.float64())})], spec)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(finite, min_size=1, max_size=60),
+    st.lists(st.integers(min_value=1, max_value=59), max_size=5),
+)
+def test_any_split_into_batches_gives_the_same_moments(
+    values: list[float], cuts: list[int]
+) -> None:
+    y = np.array(values)
+    bounds = sorted({c for c in cuts if c < len(y)})
+    pieces = np.split(y, bounds)
+    spec = StatsSpec(("y",), classes="never")
+    whole = stats_of([pa.record_batch({"y": y})], spec).columns[0].moments
+    # Folding batch by batch, and merging separately built partial statistics.
+    folded = stats_of([pa.record_batch({"y": p}) for p in pieces], spec).columns[0].moments
+    merged = LabelStats(spec)
+    for p in pieces:
+        merged = merged.merge(stats_of([pa.record_batch({"y": p})], spec))
+    scale = max(1.0, float(np.max(np.abs(y))))
+    for m in (folded, merged.columns[0].moments):
+        assert m.mean == pytest.approx(whole.mean, abs=1e-12 * scale)
+        assert m.m2 == pytest.approx(whole.m2, rel=1e-9, abs=1e-9 * scale * scale)
+
+
+labels = st.lists(st.sampled_from(["a", "b", "c", "d"]), min_size=2, max_size=80)
+
+
+@settings(max_examples=60, deadline=None)
+@given(labels, st.randoms(use_true_random=False))
+def test_row_order_does_not_matter(y: list[str], rnd: object) -> None:
+    shuffled = list(y)
+    rnd.shuffle(shuffled)  # type: ignore[attr-defined]
+    a, b = compute_bias(y), compute_bias(shuffled)
+    np.testing.assert_allclose(a.bias, b.bias, rtol=0, atol=1e-12)
+    assert a.classes == b.classes and a.counts == b.counts
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([0, 1, 2]), st.integers(min_value=0, max_value=4)),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_integer_weights_equal_duplicated_rows(rows: list[tuple[int, int]]) -> None:
+    if sum(w for _, w in rows) == 0:
+        return
+    y = [label for label, _ in rows]
+    w = [weight for _, weight in rows]
+    duplicated = [label for label, weight in rows for _ in range(weight)]
+    options = {"task": "multiclass", "classes": [0, 1, 2]}
+    a = compute_bias(y, sample_weight=w, **options)
+    b = compute_bias(duplicated, **options)
+    np.testing.assert_allclose(a.bias, b.bias, rtol=0, atol=1e-12)
+    assert a.expected_loss_recommended == pytest.approx(b.expected_loss_recommended, abs=1e-12)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(min_value=1, max_value=10_000), st.integers(min_value=1, max_value=10_000))
+def test_sigmoid_of_bias_is_the_positive_share(neg: int, pos: int) -> None:
+    r = compute_bias(np.repeat([0, 1], [neg, pos]))
+    assert special.expit(r.bias[0]) == pytest.approx(pos / (neg + pos), rel=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=1000), min_size=3, max_size=12))
+def test_softmax_of_bias_is_the_priors(counts: list[int]) -> None:
+    y = np.repeat(np.arange(len(counts)), counts)
+    r = compute_bias(y, task="multiclass")
+    np.testing.assert_allclose(special.softmax(r.bias), np.array(counts) / sum(counts), rtol=1e-12)
+
+
+def test_merge_of_partitions_equals_whole_for_classes() -> None:
+    options = BiasOptions()
+    spec = options.stats_spec(["y"])
+    parts = [pa.record_batch({"y": ["x", "y", "y"]}), pa.record_batch({"y": ["z", "y", None]})]
+    left, right = stats_of(parts[:1], spec), stats_of(parts[1:], spec)
+    merged = result_from_stats(left.merge(right), options)
+    whole = result_from_stats(stats_of(parts, spec), options)
+    assert merged.to_dict() == whole.to_dict()
+    assert merged.counts == (1, 3, 1) and merged.n_missing == 1
+
+
+def test_int_and_float_parts_merge() -> None:
+    spec = StatsSpec(("y",), classes="always")
+    s = stats_of(
+        [pa.record_batch({"y": pa.array([0, 1, 1])}), pa.record_batch({"y": pa.array([0.0, 1.0])})],
+        spec,
+    )
+    counted = s.columns[0].counts.result()  # type: ignore[union-attr]
+    assert counted is not None
+    assert counted[0] == [0.0, 1.0] and counted[1].tolist() == [2, 3]
+
+
+def test_mixed_text_and_numbers_across_parts_is_an_error() -> None:
+    spec = StatsSpec(("y",), classes="always")
+    with pytest.raises(DataError, match="holds integer values in one part"):
+        stats_of([pa.record_batch({"y": [0, 1]}), pa.record_batch({"y": ["a", "b"]})], spec)
+
+
+def test_class_limit_overflow_is_reported() -> None:
+    spec = StatsSpec(("y",), classes="always", class_limit=10)
+    s = stats_of([pa.record_batch({"y": [str(i) for i in range(50)]})], spec)
+    with pytest.raises(DataError, match="more distinct values"):
+        result_from_stats(s, BiasOptions(task="multiclass"))
+
+
+def test_entropy_is_the_recommended_bce_loss() -> None:
+    r = compute_bias([0] * 7 + [1] * 3)
+    p = 0.3
+    assert r.expected_loss_recommended == pytest.approx(
+        -(p * math.log(p) + (1 - p) * math.log(1 - p)), rel=1e-12
+    )
