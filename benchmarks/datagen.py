@@ -58,13 +58,15 @@ class DataSet:
     parquet_bytes: int
     positives: int
     distinct_tokens: int
-    seconds: float  # generation time (0 when the cached files were reused)
+    seconds: float  # generation time
+    cached: bool = False  # True when the files were already there
 
 
 def _token_probabilities() -> npt.NDArray[np.float64]:
     ranks = np.arange(1, VOCABULARY + 1, dtype=np.float64)
-    weights = (ranks + ZIPF_OFFSET) ** -ZIPF_EXPONENT
-    return weights / weights.sum()
+    weights: npt.NDArray[np.float64] = (ranks + ZIPF_OFFSET) ** -ZIPF_EXPONENT
+    probabilities: npt.NDArray[np.float64] = weights / weights.sum()
+    return probabilities
 
 
 def _chunk(
@@ -104,7 +106,8 @@ def ensure_dataset(data_dir: Path, rows: int, seed: int = 0, *, log: bool = True
             parquet_bytes=parquet_path.stat().st_size,
             positives=int(meta["positives"]),
             distinct_tokens=int(meta["distinct_tokens"]),
-            seconds=0.0,
+            seconds=float(meta["seconds"]),
+            cached=True,
         )
 
     if log:
@@ -151,6 +154,7 @@ def ensure_dataset(data_dir: Path, rows: int, seed: int = 0, *, log: bool = True
         seconds=seconds,
     )
     summary = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(data).items()}
+    del summary["cached"]
     meta_path.write_text(json.dumps(summary, indent=2) + "\n")
     if log:
         print(

@@ -1,9 +1,15 @@
 """Run one command as a child process; measure its wall time, CPU time and peak RSS.
 
-Peak RSS comes from ``os.wait4``: the kernel's ``ru_maxrss`` of exactly that child (and
-any of its own children it waited for), which is what ``/usr/bin/time -v`` prints as
-"Maximum resident set size", without a wrapper process or output to parse.  Wall time is
-``time.perf_counter`` from just before the fork to the end of the wait.
+Peak RSS must be measured from a *small* parent.  Linux's ``ru_maxrss`` of a child
+counts the memory it shared with its parent between fork and exec, so ``os.wait4`` on a
+child of this (numpy/pyarrow-laden) process would report at least this process's own
+size for every command.  Hence each command runs under ``/usr/bin/time`` (GNU time, a
+small C program; "Maximum resident set size", as ``-v`` prints it) or, where that is
+missing, under a minimal Python wrapper that spawns the command and reports
+``os.wait4``'s rusage, so the floor is a bare interpreter (~10 MiB) rather than ours.
+
+Wall time is ``time.perf_counter`` around the whole run here (GNU time's own figure
+has 10 ms resolution), or the wrapper's own ``perf_counter`` around spawn and wait.
 """
 
 from __future__ import annotations
@@ -18,10 +24,27 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["Measurement", "machine_info", "run_command"]
+__all__ = ["Measurement", "machine_info", "rss_method", "run_command"]
+
+GNU_TIME = "/usr/bin/time"
+
+# Spawns argv[2:], waits, and writes "maxrss utime stime wall" to the file argv[1].
+# Imports only os, sys and time, so the RSS it shares with its child before exec is small.
+_WRAPPER = """\
+import os, sys, time
+start = time.perf_counter()
+pid = os.posix_spawnp(sys.argv[2], sys.argv[2:], os.environ)
+_, status, ru = os.wait4(pid, 0)
+wall = time.perf_counter() - start
+with open(sys.argv[1], "w") as f:
+    f.write(f"{ru.ru_maxrss} {ru.ru_utime} {ru.ru_stime} {wall}")
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
 
 
 @dataclass(frozen=True)
@@ -36,48 +59,75 @@ class Measurement:
     stderr: str  # last lines of stderr, for error reports
 
 
-def _rss_mib(ru_maxrss: int) -> float:
-    # Linux reports kilobytes, macOS bytes (getrusage(2) on each).
-    return ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
+@cache
+def _gnu_time() -> bool:
+    if not os.access(GNU_TIME, os.X_OK):
+        return False
+    try:
+        probe = subprocess.run(
+            [GNU_TIME, "-f", "%M", "-o", os.devnull, "true"], capture_output=True, check=False
+        )
+    except OSError:
+        return False
+    return probe.returncode == 0
 
 
-def _kill(pid: int) -> None:
-    # os.kill, not Popen.send_signal: the latter polls, and could reap the child under
-    # the os.wait4 below (losing its rusage).
+def rss_method() -> str:
+    """How peak RSS is measured on this machine, for the report."""
+    if _gnu_time():
+        return "GNU time (`/usr/bin/time -f %M`, maximum resident set size of the command)"
+    return "a minimal Python wrapper's `os.wait4` rusage (`ru_maxrss`; floor ~10 MiB)"
+
+
+def _kill_group(pid: int) -> None:
+    # The command runs in its own session so the timing wrapper and its child die together.
     with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
+        os.killpg(pid, signal.SIGKILL)
 
 
-def run_command(
-    argv: list[str], *, capture: bool, timeout: float, env: dict[str, str] | None = None
-) -> Measurement:
+def _rss_mib(ru_maxrss: float) -> float:
+    # GNU time reports kilobytes; getrusage(2) kilobytes on Linux, bytes on macOS.
+    return ru_maxrss / (2**20 if sys.platform == "darwin" and not _gnu_time() else 2**10)
+
+
+def run_command(argv: list[str], *, capture: bool, timeout: float) -> Measurement:
     """Run ``argv``; stdout goes to /dev/null unless ``capture`` (then to a temp file)."""
     with (
-        tempfile.TemporaryFile() as err,
-        tempfile.TemporaryFile() if capture else open(os.devnull, "wb") as out,
+        tempfile.TemporaryDirectory(prefix="biascalc-bench-") as tmp,
+        open(Path(tmp) / "stderr", "w+b") as err,
+        open(Path(tmp) / "stdout" if capture else os.devnull, "w+b") as out,
     ):
+        report = Path(tmp) / "rusage"
+        if _gnu_time():
+            wrapped = [GNU_TIME, "-f", "%M %U %S", "-o", str(report), *argv]
+        else:
+            wrapped = [sys.executable, "-I", "-S", "-c", _WRAPPER, str(report), *argv]
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
-        # A blocking wait (no polling loop competing for the CPU); a timer kills overruns.
-        killer = threading.Timer(timeout, _kill, (proc.pid,))
+        proc = subprocess.Popen(
+            wrapped, stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True
+        )
+        killer = threading.Timer(timeout, _kill_group, (proc.pid,))
         killer.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
+            returncode = proc.wait()
         finally:
             killer.cancel()
         wall = time.perf_counter() - start
-        returncode = os.waitstatus_to_exitcode(status)
-        proc.returncode = returncode  # we reaped it; keep Popen from trying again
+        lines = report.read_text().strip().splitlines() if report.exists() else []
+        fields = lines[-1].split() if lines else []
         err.seek(0)
         stderr = err.read().decode(errors="replace")
-        stdout = ""
-        if capture:
-            out.seek(0)
-            stdout = out.read().decode(errors="replace")
+        out.seek(0)
+        stdout = out.read().decode(errors="replace") if capture else ""
+    if len(fields) < 3:
+        why = f"killed after the {timeout:g} s timeout" if wall >= timeout else "no rusage report"
+        return Measurement(wall, 0.0, 0.0, returncode or -1, stdout, why)
+    if len(fields) == 4:
+        wall = float(fields[3])
     return Measurement(
         wall_s=wall,
-        cpu_s=usage.ru_utime + usage.ru_stime,
-        peak_rss_mib=_rss_mib(usage.ru_maxrss),
+        cpu_s=float(fields[1]) + float(fields[2]),
+        peak_rss_mib=_rss_mib(float(fields[0])),
         returncode=returncode,
         stdout=stdout,
         stderr="\n".join(stderr.strip().splitlines()[-5:]),
@@ -135,6 +185,7 @@ def machine_info() -> dict[str, str]:
     }
     if load is not None:
         info["Load average at start"] = ", ".join(f"{x:.2f}" for x in load)
+    info["Peak RSS measured with"] = rss_method()
     for dist in ("biascalc", "numpy", "pyarrow", "pandas", "polars", "duckdb"):
         info[dist] = _version(dist)
     return info

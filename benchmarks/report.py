@@ -174,8 +174,9 @@ def _results_table(results: Sequence[Result], index: _Index) -> list[str]:
             if r.runs
             else "-"
         )
+        rows = f"{r.case.rows:,}" if r.case.rows else "-"
         lines.append(
-            f"| {r.case.workload} | {_FORMAT_NAMES[r.case.fmt]} | {r.case.rows:,} | {r.tool} "
+            f"| {r.case.workload} | {_FORMAT_NAMES[r.case.fmt]} | {rows} | {r.tool} "
             f"| {_num(r.wall, 3)} | {spread} | {_num(r.cpu, 2)} | {_num(ratio, 2)} "
             f"| {_num(r.rss, 0)} | {_check(r, reference)} |"
         )
@@ -183,7 +184,13 @@ def _results_table(results: Sequence[Result], index: _Index) -> list[str]:
 
 
 def _commands(workloads: Sequence[str], tools: Sequence[str]) -> list[str]:
-    lines = ["| Workload | Tool | Command (F = the file) |", "|---|---|---|"]
+    lines = [
+        "F is the file.  biascalc runs as its installed console script; the others as "
+        "`python -c CODE` with the CODE shown.",
+        "",
+        "| Workload | Tool | Command or CODE |",
+        "|---|---|---|",
+    ]
     for workload in workloads:
         for tool in (t for t in TOOLS if t in tools):
             for fmt in ("csv", "parquet") if WORKLOADS[workload].file else ("-",):
@@ -192,10 +199,20 @@ def _commands(workloads: Sequence[str], tools: Sequence[str]) -> list[str]:
                 shown = display_command(tool, workload, fmt if fmt != "-" else "csv")
                 if shown is None:
                     continue
-                prefix = "" if tool == "biascalc" else "python -c "
                 label = "" if fmt == "-" else f" ({_FORMAT_NAMES[fmt]})"
-                lines.append(f"| {workload}{label} | {tool} | `{prefix}{shown}` |")
+                lines.append(f"| {workload}{label} | {tool} | `{shown}` |")
     return lines
+
+
+def _size_note(rows: int, large_rows: int) -> list[str]:
+    if (rows, large_rows) == (5_000_000, 20_000_000):
+        return []
+    return [
+        f"Note: the targets are set for 5,000,000 and 20,000,000 rows; this run used {rows:,} "
+        f"and {large_rows:,}, so the verdicts below are indicative only (start-up dominates "
+        "small files).",
+        "",
+    ]
 
 
 def render_report(
@@ -246,7 +263,7 @@ def render_report(
         *(
             f"| {d.rows:,} | {d.csv_bytes / 2**20:,.1f} | {d.parquet_bytes / 2**20:,.1f} "
             f"| {d.positives / d.rows:.2%} | {d.distinct_tokens:,} "
-            f"| {d.seconds:.1f}{'' if d.seconds else ' (cached)'} |"
+            f"| {d.seconds:.1f}{' (cached)' if d.cached else ''} |"
             for d in datasets
         ),
         "",
@@ -254,15 +271,16 @@ def render_report(
         "",
         "Wall: median over the timed rounds, whole process (interpreter start-up, imports, "
         "read, compute, output). **biascalc / tool** is biascalc's median wall time divided by "
-        "the tool's: below 1 biascalc is faster. Peak RSS: the maximum over the rounds of the "
-        "process's maximum resident set size (`ru_maxrss` from `wait4`, as `/usr/bin/time -v` "
-        "reports it). Check: the tool's number against biascalc's JSON (relative tolerance "
-        f"{REL_TOL:g}).",
+        "the tool's: below 1 biascalc is faster. CPU: user + system time of the process (above "
+        "wall means several cores were used). Peak RSS: the maximum over the rounds of the "
+        "process's maximum resident set size (measured as the Machine table says). Check: the "
+        f"tool's number against biascalc's JSON, relative tolerance {REL_TOL:g}.",
         "",
         *_results_table(results, index),
         "",
         "## Targets (issue #5)",
         "",
+        *_size_note(rows, large_rows),
         "| Target | Measured | Limit | Result |",
         "|---|--:|--:|---|",
         *(

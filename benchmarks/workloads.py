@@ -59,8 +59,8 @@ WORKLOADS = {
 # string literal; {reader}/{cols}/{scan}/{duck} name the format's reader.
 _LOGIT = "print(math.log(p / (1 - p)))"
 _PANDAS = {
-    "binary": "import math, pandas as pd; p = pd.{reader}({path}, {cols}=['label'])['label'].mean(); "
-    + _LOGIT,
+    "binary": "import math, pandas as pd; "
+    "p = pd.{reader}({path}, {cols}=['label'])['label'].mean(); " + _LOGIT,
     "token": "import numpy as np, pandas as pd; "
     "s = pd.{reader}({path}, {cols}=['token'])['token'].value_counts(normalize=True); "
     "print(np.log(s).sum())",
@@ -72,17 +72,20 @@ _POLARS = {
     "p = pl.{scan}({path}).select(pl.col('label').mean()).collect().item(); " + _LOGIT,
     "token": "import polars as pl; print(pl.{scan}({path}).group_by('token').len()"
     ".select((pl.col('len') / pl.col('len').sum()).log().sum()).collect().item())",
-    "mse": "import polars as pl; print(pl.{scan}({path}).select(pl.col('target').mean()).collect().item())",
+    "mse": "import polars as pl; "
+    "print(pl.{scan}({path}).select(pl.col('target').mean()).collect().item())",
     "mae": "import polars as pl; "
     "print(pl.{scan}({path}).select(pl.col('target').median()).collect().item())",
 }
 _DUCKDB = {
     "binary": "import math, duckdb; "
-    'p = duckdb.sql("select avg(label) from {duck}({sql_path})").fetchone()[0]; ' + _LOGIT,
-    "token": "import duckdb; print(duckdb.sql(\"select sum(ln(n / t)) from (select count(*) as n, "
-    'sum(count(*)) over () as t from {duck}({sql_path}) group by token)").fetchone()[0])',
-    "mse": 'import duckdb; print(duckdb.sql("select avg(target) from {duck}({sql_path})").fetchone()[0])',
-    "mae": 'import duckdb; print(duckdb.sql("select median(target) from {duck}({sql_path})").fetchone()[0])',
+    'p = duckdb.sql("select avg(label) from {duck}({sql_path})").fetchall()[0][0]; ' + _LOGIT,
+    "token": 'import duckdb; print(duckdb.sql("select sum(ln(n / t)) from (select count(*) as n, '
+    'sum(count(*)) over () as t from {duck}({sql_path}) group by token)").fetchall()[0][0])',
+    "mse": "import duckdb; "
+    'print(duckdb.sql("select avg(target) from {duck}({sql_path})").fetchall()[0][0])',
+    "mae": "import duckdb; "
+    'print(duckdb.sql("select median(target) from {duck}({sql_path})").fetchall()[0][0])',
 }
 _READERS = {
     "csv": {"reader": "read_csv", "cols": "usecols", "scan": "scan_csv", "duck": "read_csv"},
@@ -106,9 +109,7 @@ def _template(tool: str, workload: str, fmt: str, path: str, sql_path: str) -> s
     table = _TEMPLATES.get(tool)
     if table is None or workload == "help":
         return None
-    return table[_data_workload(workload)].format(
-        path=path, sql_path=sql_path, **_READERS[fmt]
-    )
+    return table[_data_workload(workload)].format(path=path, sql_path=sql_path, **_READERS[fmt])
 
 
 def biascalc_argv() -> list[str]:

@@ -17,7 +17,7 @@ import click
 
 from ._version import __version__
 
-TASK_CHOICES = ("auto", "regression", "binary", "multiclass", "multilabel")
+TASK_CHOICES = ("auto", "regression", "binary", "multiclass", "multilabel", "ordinal")
 LOSS_CHOICES = (
     "auto",
     "mse",
@@ -29,6 +29,8 @@ LOSS_CHOICES = (
     "tweedie",
     "bce",
     "cross_entropy",
+    "focal",
+    "ordinal_bce",
 )
 FORMAT_CHOICES = ("table", "json", "python", "pytorch", "keras", "jax", "numpy")
 INPUT_FORMATS = ("csv", "tsv", "parquet", "jsonl", "arrow")
@@ -37,6 +39,8 @@ LOSS_PARAMETERS = (
     ("--huber-delta", "huber_delta", "huber"),
     ("--quantile", "quantile", "quantile"),
     ("--tweedie-power", "tweedie_power", "tweedie"),
+    ("--focal-gamma", "focal_gamma", "focal"),
+    ("--focal-alpha", "focal_alpha", "focal"),
 )
 
 
@@ -51,6 +55,40 @@ def _split_labels(value: str | None) -> tuple[str, ...] | None:
     if value is None:
         return None
     return tuple(next(csv.reader([value], skipinitialspace=True), []))
+
+
+def _numbers(option: str, value: str | None) -> tuple[float, ...] | None:
+    """``0.5,0.3,0.2`` -> (0.5, 0.3, 0.2)."""
+    if value is None:
+        return None
+    try:
+        return tuple(float(v) for v in value.split(","))
+    except ValueError:
+        raise OptionFailure(f"{option} takes numbers separated by commas, not {value!r}") from None
+
+
+def _pairs(
+    option: str, value: str | None, number: Callable[[str], float]
+) -> dict[str, float] | None:
+    """``a=2,b=1`` -> {'a': 2.0, 'b': 1.0}; labels may be CSV-quoted (``"x=y"=2``)."""
+    if value is None:
+        return None
+    out: dict[str, float] = {}
+    for item in _split_labels(value) or ():
+        label, sep, amount = item.rpartition("=")
+        try:
+            if not sep or not label:
+                raise ValueError
+            out[label] = number(amount)
+        except ValueError:
+            raise OptionFailure(
+                f"{option} takes LABEL=NUMBER pairs separated by commas, not {item!r}"
+            ) from None
+    return out
+
+
+def _class_weight(value: str | None) -> str | dict[str, float] | None:
+    return value if value in (None, "balanced") else _pairs("--class-weight", value, float)
 
 
 EPILOG = """\b
@@ -105,6 +143,39 @@ Examples:
     help="Power p >= 1 of --loss tweedie.",
 )
 @click.option(
+    "--focal-gamma", type=float, default=2.0, show_default=True, help="Gamma of --loss focal."
+)
+@click.option(
+    "--focal-alpha",
+    type=float,
+    default=0.25,
+    show_default=True,
+    help="Alpha of --loss focal (negative: no alpha weighting).",
+)
+@click.option(
+    "--pos-weight",
+    metavar="W[,W...]",
+    help="bce: PyTorch pos_weight (one number, or one per label for multilabel).",
+)
+@click.option(
+    "--class-weight",
+    metavar="balanced|LABEL=W,...",
+    help="Class weights of the loss (PyTorch weight=; 'balanced' is n / (K n_k)).",
+)
+@click.option(
+    "--label-smoothing",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Label smoothing of the loss (PyTorch for cross_entropy, Keras for bce).",
+)
+@click.option(
+    "--prior",
+    metavar="P[,P...]",
+    help="No data: the positive rate (binary) or the class probabilities (multiclass).",
+)
+@click.option("--counts", metavar="LABEL=N,...", help="No data: the count of each class.")
+@click.option(
     "--classes",
     metavar="A,B,...",
     help="All classes, in output order (may add classes absent from the data).",
@@ -151,6 +222,9 @@ Examples:
 )
 @click.option("--delimiter", metavar="CHAR", help="CSV field delimiter (default: sniffed).")
 @click.option("--encoding", metavar="NAME", help="Text encoding of CSV input (default: utf-8).")
+@click.option(
+    "--explain", is_flag=True, help="Table output: show the formula and the numbers plugged in."
+)
 @click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
 @click.version_option(__version__, "-V", "--version", prog_name="biascalc")
 @click.pass_context
@@ -223,20 +297,63 @@ def _compute(ctx: click.Context, paths: Sequence[str], targets: Sequence[str], *
         raise OptionFailure(
             "--format numpy writes binary .npy data; give -o FILE or redirect stdout"
         )
-    from .api import compute_bias_from_file
+    explain = kw.pop("explain")
+    if explain and fmt != "table":
+        raise OptionFailure(
+            "--explain applies to --format table only; JSON always has 'explanation'"
+        )
     from .render import render
 
-    result = compute_bias_from_file(
-        list(paths) or ["-"],
-        list(targets) or None,
-        weight=kw.pop("weight"),
-        input_format=kw.pop("input_format"),
-        delimiter=kw.pop("delimiter"),
-        encoding=kw.pop("encoding"),
-        classes=_split_labels(kw.pop("classes")),
-        **kw,
+    _emit(
+        render(
+            _compute_result(paths, targets, kw),
+            fmt,
+            unicode=_can_encode("\u2588\u2014"),
+            layer=layer,
+            explain=explain,
+        ),
+        output,
     )
-    _emit(render(result, fmt, unicode=_can_encode("\u2588\u2014"), layer=layer), output)
+
+
+def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, Any]) -> Any:
+    """Parse the option strings and call the one library function that fits them."""
+    from . import api
+
+    prior = _numbers("--prior", kw.pop("prior"))
+    counts = _pairs("--counts", kw.pop("counts"), _whole)
+    source = {"--prior": prior, "--counts": counts}
+    given = [name for name, value in source.items() if value is not None]
+    kw["classes"] = _split_labels(kw.pop("classes"))
+    kw["class_weight"] = _class_weight(kw.pop("class_weight"))
+    pos_weight = _numbers("--pos-weight", kw.pop("pos_weight"))
+    kw["pos_weight"] = (
+        pos_weight[0] if pos_weight is not None and len(pos_weight) == 1 else pos_weight
+    )
+    reading = {k: kw.pop(k) for k in ("weight", "input_format", "delimiter", "encoding")}
+    if given:
+        if len(given) > 1:
+            raise OptionFailure("give --prior or --counts, not both")
+        if paths or targets or reading["weight"]:
+            raise OptionFailure(
+                f"{given[0]} replaces the data; do not give a PATH, --target or --weight with it"
+            )
+        if prior is not None:
+            return api.compute_bias_from_prior(prior if len(prior) > 1 else prior[0], **kw)
+        assert counts is not None
+        return api.compute_bias_from_counts({k: int(v) for k, v in counts.items()}, **kw)
+    if not paths and sys.stdin.isatty():
+        raise OptionFailure(
+            "no input: give a PATH (or '-' to read standard input), or --prior / --counts"
+        )
+    return api.compute_bias_from_file(list(paths) or ["-"], list(targets) or None, **reading, **kw)
+
+
+def _whole(text: str) -> float:
+    value = int(text.strip())
+    if value < 0:
+        raise ValueError(text)
+    return value
 
 
 def _is_dotted_name(name: str) -> bool:

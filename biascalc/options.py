@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from .errors import OptionError
+import numpy as np
+import numpy.typing as npt
+
+from .errors import DataError, OptionError
 from .losses import DEFAULT_EPS, DEFAULT_LOSS, LOSSES, Loss, make_loss
 from .stats import StatsSpec
-from .tasks import TASKS
+from .tasks import TASKS, coerce_label
 
 __all__ = ["BiasOptions"]
+
+FloatArray = npt.NDArray[np.float64]
+# Which tasks each loss family fits.
+_FITS = {
+    "regression": ("regression",),
+    "binary": ("binary", "multilabel"),
+    "multiclass": ("multiclass",),
+    "ordinal": ("ordinal",),
+}
 
 
 @dataclass(frozen=True)
@@ -20,6 +32,8 @@ class BiasOptions:
     """Everything that decides the answer besides the data.
 
     The keyword arguments of :func:`biascalc.compute_bias` are these fields.
+    ``class_weight`` is ``"balanced"`` or a mapping label -> weight (labels not named
+    weigh 1); ``pos_weight`` is one number or one per output (multilabel).
     """
 
     task: str = "auto"
@@ -31,6 +45,11 @@ class BiasOptions:
     quantile: float = 0.5
     tweedie_power: float = 1.5
     eps: float = DEFAULT_EPS
+    pos_weight: float | tuple[float, ...] | None = None
+    class_weight: str | Mapping[object, float] | None = None
+    label_smoothing: float = 0.0
+    focal_gamma: float = 2.0
+    focal_alpha: float = 0.25
 
     def __post_init__(self) -> None:
         if self.task != "auto" and self.task not in TASKS:
@@ -45,41 +64,107 @@ class BiasOptions:
             object.__setattr__(self, "classes", tuple(self.classes))
             if not self.classes:
                 raise OptionError("--classes is empty; name at least two classes")
-        if self.loss != "auto" and self.task != "auto":
-            family = LOSSES[self.loss].family
-            ok = {
-                "regression": ("regression",),
-                "binary": ("binary", "multilabel"),
-                "multiclass": ("multiclass",),
-            }
-            if self.task not in ok[family]:
-                raise OptionError(f"--loss {self.loss} does not fit --task {self.task}")
-        if self.family == "regression" and (self.classes is not None or self.positive is not None):
+        if self.pos_weight is not None and not isinstance(self.pos_weight, int | float):
+            object.__setattr__(self, "pos_weight", tuple(float(x) for x in self.pos_weight))
+        if (
+            self.loss != "auto"
+            and self.task != "auto"
+            and self.task not in _FITS[LOSSES[self.loss].family]
+        ):
+            raise OptionError(f"--loss {self.loss} does not fit --task {self.task}")
+        family = self.family
+        if family == "regression" and (self.classes is not None or self.positive is not None):
             raise OptionError("--classes and --positive apply to classification, not regression")
-        if self.center and self.family not in (None, "multiclass"):
-            raise OptionError("--center applies to the softmax (cross_entropy) loss only")
-        for name in ("huber_delta", "quantile", "tweedie_power", "eps"):
+        for name in (
+            "huber_delta",
+            "quantile",
+            "tweedie_power",
+            "eps",
+            "label_smoothing",
+            "focal_gamma",
+            "focal_alpha",
+        ):
             if not math.isfinite(getattr(self, name)):
                 raise OptionError(f"--{name.replace('_', '-')} must be a finite number")
-        self.make_loss(self.loss if self.loss != "auto" else "mse")  # validates the parameters
+        self._check_adjustments(family)
+        # Build the loss once to validate its parameters (when it is already known).
+        probe = self.loss if self.loss != "auto" else DEFAULT_LOSS.get(self.task)
+        if probe is not None:
+            self._make(
+                probe, None if self.class_weight is None else np.ones(2 if probe == "bce" else 3)
+            )
+        else:
+            make_loss("mse", eps=self.eps)
+            if not 0 <= self.label_smoothing < 1:
+                raise OptionError(
+                    f"--label-smoothing must be in [0, 1), not {self.label_smoothing}"
+                )
+
+    def _check_adjustments(self, family: str | None) -> None:
+        pw = self.pos_weight
+        if pw is not None:
+            values = (pw,) if isinstance(pw, int | float) else pw
+            if not values or any(not (math.isfinite(v) and v > 0) for v in values):
+                raise OptionError(f"--pos-weight must be positive numbers, not {pw}")
+        if isinstance(self.class_weight, str) and self.class_weight != "balanced":
+            raise OptionError(
+                f"--class-weight must be 'balanced' or LABEL=W,..., not {self.class_weight!r}"
+            )
+        if isinstance(self.class_weight, Mapping):
+            for label, w in self.class_weight.items():
+                if not (isinstance(w, int | float) and math.isfinite(w) and w >= 0):
+                    raise OptionError(
+                        f"--class-weight for {label!r} must be a non-negative number, not {w!r}"
+                    )
+        if self.task == "multilabel" and self.class_weight is not None:
+            raise OptionError(
+                "--class-weight does not apply to multilabel targets; use --pos-weight per label"
+            )
+        if family in ("regression", "ordinal"):
+            for option, given in (
+                ("--pos-weight", self.pos_weight is not None),
+                ("--class-weight", self.class_weight is not None),
+                ("--label-smoothing", bool(self.label_smoothing)),
+            ):
+                if given:
+                    article = "an" if family == "ordinal" else "a"
+                    raise OptionError(f"{option} does not apply to {article} {family} task")
 
     @property
     def family(self) -> str | None:
-        """'regression', 'multiclass', 'binary' (incl. multilabel) or None when still open."""
+        """'regression', 'binary' (incl. multilabel), 'multiclass', 'ordinal', or None."""
         if self.loss != "auto":
             return LOSSES[self.loss].family
         if self.task == "multilabel":
             return "binary"
         return None if self.task == "auto" else self.task
 
-    def loss_for(self, task: str) -> Loss:
-        """The loss object to use once the task is known."""
+    def loss_for(
+        self, task: str, classes: Sequence[object] | None = None, priors: FloatArray | None = None
+    ) -> Loss:
+        """The loss object to use once the task (and for classification, the classes) is known."""
         name = DEFAULT_LOSS[task] if self.loss == "auto" else self.loss
-        if self.center and name != "cross_entropy":
-            raise OptionError("--center applies to the softmax (cross_entropy) loss only")
-        return self.make_loss(name)
+        if task == "multilabel" and self.class_weight is not None:
+            raise OptionError(
+                "--class-weight does not apply to multilabel targets; use --pos-weight per label"
+            )
+        if task in ("regression", "ordinal"):
+            self._check_adjustments(task)
+        weights = None
+        if self.class_weight is not None and classes is not None and priors is not None:
+            weights = self._class_weights(classes, priors)
+        if isinstance(self.pos_weight, tuple) and classes is not None:
+            outputs = len(classes) if task == "multilabel" else 1
+            if len(self.pos_weight) not in (1, outputs):
+                raise OptionError(
+                    f"--pos-weight has {len(self.pos_weight)} values; give 1 or {outputs}"
+                )
+        return self._make(name, weights)
 
-    def make_loss(self, name: str) -> Loss:
+    def _make(self, name: str, class_weight: FloatArray | None) -> Loss:
+        pw: Any = self.pos_weight
+        if isinstance(pw, tuple):
+            pw = np.array(pw, dtype=np.float64)
         return make_loss(
             name,
             huber_delta=self.huber_delta,
@@ -87,7 +172,41 @@ class BiasOptions:
             tweedie_power=self.tweedie_power,
             center=self.center,
             eps=self.eps,
+            pos_weight=pw,
+            class_weight=class_weight,
+            label_smoothing=self.label_smoothing,
+            focal_gamma=self.focal_gamma,
+            focal_alpha=self.focal_alpha,
         )
+
+    def make_loss(self, name: str) -> Loss:
+        """A loss by name with these options, before the classes are known."""
+        return self._make(name, None)
+
+    def _class_weights(self, classes: Sequence[object], priors: FloatArray) -> FloatArray:
+        """--class-weight as an array aligned with ``classes``."""
+        if self.class_weight == "balanced":
+            # scikit-learn's compute_class_weight("balanced"): n / (K n_k), with weighted counts.
+            if np.any(priors <= 0):
+                absent = [c for c, p in zip(classes, priors, strict=True) if p <= 0]
+                raise DataError(
+                    f"'balanced' class weights are undefined for classes with no rows: {absent}; "
+                    "give the weights as LABEL=W or drop those classes"
+                )
+            return np.asarray(1.0 / (len(classes) * priors), dtype=np.float64)
+        assert isinstance(self.class_weight, Mapping)
+        kind = _kind_of_labels(classes)
+        weights = np.ones(len(classes))
+        index = {c: i for i, c in enumerate(classes)}
+        for label, w in self.class_weight.items():
+            key = coerce_label(label, kind, "--class-weight class")
+            if key not in index:
+                raise OptionError(
+                    f"--class-weight names class {key!r}, "
+                    f"which is not one of the classes {list(classes)}"
+                )
+            weights[index[key]] = float(w)
+        return weights
 
     def stats_spec(self, targets: Sequence[str], weight: str | None = None) -> StatsSpec:
         """What the readers must collect for these options."""
@@ -102,3 +221,14 @@ class BiasOptions:
             loss = self.make_loss(self.loss)
             keep_values, extra = loss.needs_values(), loss.extra_means()
         return StatsSpec(tuple(targets), weight, classes, keep_values, tuple(extra))
+
+
+def _kind_of_labels(classes: Sequence[object]) -> str:
+    first = classes[0]
+    if isinstance(first, bool):
+        return "bool"
+    if isinstance(first, int):
+        return "integer"
+    if isinstance(first, float):
+        return "float"
+    return "string"

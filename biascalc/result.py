@@ -50,11 +50,14 @@ class BiasResultDict(TypedDict):
     counts: list[int] | None
     priors: list[float] | None
     statistics: list[TargetStatisticsDict] | None
-    n_samples: int
+    n_samples: int | None
     n_missing: int
     weight_sum: float | None
     bias: list[float | None]
+    outputs: list[str]
+    prior_bias: list[float | None] | None
     expected_initial_loss: ExpectedLossDict
+    explanation: list[str]
     warnings: list[str]
 
 
@@ -96,7 +99,7 @@ class BiasResult:
     activation: str
     targets: tuple[str, ...]
     bias: npt.NDArray[np.float64]
-    n_samples: int
+    n_samples: int | None
     n_missing: int
     expected_loss_zero_bias: float
     expected_loss_recommended: float
@@ -107,6 +110,9 @@ class BiasResult:
     counts: tuple[int, ...] | None = None
     priors: tuple[float, ...] | None = None
     statistics: tuple[TargetStatistics, ...] | None = None
+    prior_bias: npt.NDArray[np.float64] | None = None
+    outputs: tuple[str, ...] = ()
+    explanation: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     source: tuple[str, ...] | None = None
 
@@ -142,10 +148,15 @@ class BiasResult:
             "n_missing": self.n_missing,
             "weight_sum": None if self.weight_sum is None else _finite(self.weight_sum),
             "bias": [_finite(b) for b in self.bias],
+            "outputs": list(self.outputs),
+            "prior_bias": None
+            if self.prior_bias is None
+            else [_finite(b) for b in self.prior_bias],
             "expected_initial_loss": {
                 "zero_bias": _finite(self.expected_loss_zero_bias),
                 "recommended": _finite(self.expected_loss_recommended),
             },
+            "explanation": list(self.explanation),
             "warnings": list(self.warnings),
         }
 

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from .errors import DataError
+from .errors import DataError, OptionError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -401,6 +401,41 @@ class LabelStats:
     @property
     def weighted(self) -> bool:
         return self.spec.weight is not None
+
+    @classmethod
+    def from_counts(
+        cls, labels: Sequence[object], counts: Sequence[int], spec: StatsSpec
+    ) -> LabelStats:
+        """Statistics of a data set known only by its class counts (``--counts 0=9,1=1``)."""
+        import pyarrow as pa
+
+        if len(spec.targets) != 1:
+            raise ValueError("counts describe one target")
+        if any(n < 0 for n in counts) or sum(counts) <= 0:
+            raise OptionError("--counts must be non-negative whole numbers, not all zero")
+        if len(set(labels)) != len(labels):
+            raise OptionError("--counts names a label more than once")
+        try:
+            values = pa.array(list(labels))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            raise OptionError(
+                "--counts labels must all be numbers, all text or all booleans"
+            ) from None
+        n = np.asarray(counts, dtype=np.float64)
+        stats = cls(
+            StatsSpec(spec.targets, "__count__", spec.classes, spec.keep_values, spec.extra_means)
+        )
+        stats.update(pa.record_batch({spec.targets[0]: values, "__count__": pa.array(n)}))
+        col = stats.columns[0]
+        if col.counts is not None and not col.counts.overflowed:
+            # Rows per class are the counts themselves, not one row per label.
+            part = pa.table(
+                {"value": values, "weight": pa.array(n), "count": pa.array(counts, pa.int64())}
+            )
+            col.counts = ValueCounts(col.counts.limit, [part])
+        stats.spec = spec
+        stats.n_rows = int(sum(counts))
+        return stats
 
     def update(self, batch: pa.RecordBatch | pa.Table) -> None:
         """Fold one batch (holding the target and weight columns) into the statistics."""

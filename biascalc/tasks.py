@@ -32,8 +32,8 @@ from .stats import AUTO_MAX_CLASSES, ColumnStats, LabelStats
 
 __all__ = ["TASKS", "Task", "TaskDecision", "decide_task", "format_values"]
 
-Task = Literal["regression", "binary", "multiclass", "multilabel"]
-TASKS: tuple[Task, ...] = ("regression", "binary", "multiclass", "multilabel")
+Task = Literal["regression", "binary", "multiclass", "multilabel", "ordinal"]
+TASKS: tuple[Task, ...] = ("regression", "binary", "multiclass", "multilabel", "ordinal")
 Label = bool | int | float | str
 
 
@@ -90,6 +90,8 @@ def decide_task(
         reason = "the loss is binary cross-entropy"
     elif family == "multiclass":
         task, reason = "multiclass", "the loss is cross-entropy"
+    elif family == "ordinal":
+        task, reason = "ordinal", "the loss is the ordinal (CORAL) loss"
     elif classes is not None and len(cols) == 1:
         task = "binary" if len(classes) == 2 else "multiclass"
         reason = f"--classes names {len(classes)} classes"
@@ -103,7 +105,7 @@ def decide_task(
         return TaskDecision("regression", reason)
     if task == "multilabel":
         return _decide_multi(stats, task, reason)
-    if task not in ("binary", "multiclass"):
+    if task not in ("binary", "multiclass", "ordinal"):
         raise OptionError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
     return _classify(col, task, reason, classes, positive)
 
@@ -224,6 +226,10 @@ def _classify(
             )
         if pos is not None:
             order = [order[0] if order[1] == pos else order[1], pos]
+    elif task == "ordinal" and len(order) < 2:
+        raise DataError(
+            f"an ordinal task needs at least 2 classes, but column '{col.name}' has {len(order)}"
+        )
     elif pos is not None:
         raise OptionError("--positive only applies to binary tasks")
     index = {v: i for i, v in enumerate(order)}

@@ -131,7 +131,7 @@ def test_target_needed_for_several_columns(
         (["--loss", "bce", "--task", "regression"], "--loss bce does not fit --task regression"),
         (["--quantile", "2", "--loss", "quantile"], "--quantile must be strictly between 0 and 1"),
         (["--layer", "m.head"], "--layer applies to --format pytorch only"),
-        (["--center"], "--center applies to the softmax"),
+        (["--center"], "--center applies to the cross_entropy loss, not bce"),
     ],
 )
 def test_usage_errors_exit_2(

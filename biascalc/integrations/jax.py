@@ -24,7 +24,7 @@ def bias_init(y_or_result: Any, **options: Any) -> Callable[..., Any]:
     function raises ``ValueError`` if the layer's bias shape does not match.
 
     >>> init = bias_init([0, 0, 0, 1])
-    >>> init(None, (1,)).round(4).tolist()
+    >>> [round(b, 4) for b in init(None, (1,)).tolist()]
     [-1.0986]
     """
     result = resolve(y_or_result, options)

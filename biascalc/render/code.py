@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import keyword
 import math
+import string
 from typing import Any
 
 import numpy as np
@@ -67,12 +68,14 @@ def _literal(value: object, ascii_only: bool = False) -> str:
         return ascii(value) if ascii_only else repr(value)
     if isinstance(value, bool | int):
         return repr(value)
-    if isinstance(value, float):
-        # repr(inf) is not a literal; a call on a builtin is the closest safe spelling.
-        return repr(value) if math.isfinite(value) else f"float({str(value)!r})"
-    raise TypeError(f"cannot write a label of type {type(value).__name__} as a literal")
+    if isinstance(value, float) and not math.isnan(value):
+        # repr(inf) is a name, not a literal; 1e999 overflows to inf when Python parses it.
+        return repr(value) if math.isfinite(value) else ("1e999" if value > 0 else "-1e999")
+    raise DataError(f"cannot write the label {value!r} as a Python literal")
 
 
+#: At most this many output names in a comment.
+_MAX_NAMED = 20
 #: Longer lines are wrapped, one value per line, so pasted code passes common linters.
 _LINE_LENGTH = 88
 
@@ -101,9 +104,30 @@ def _bias_items(result: BiasResult) -> list[str]:
     return [repr(v) for v in _bias_values(result)]
 
 
+#: Parameters that change the form of the bias, not the loss being minimised.
+_NEUTRAL_PARAMETERS = frozenset({"center"})
+
+
 def _loss_name(table: dict[str, str], result: BiasResult) -> str | None:
+    """The framework's spelling of the loss, or None when it cannot say it exactly (a loss
+    or a parameter such as pos_weight that the table does not know)."""
     spelling = table.get(result.loss)
-    return None if spelling is None else spelling.format(**result.loss_parameters)
+    if spelling is None:
+        return None
+    fields = {name for _, name, _, _ in string.Formatter().parse(spelling) if name}
+    if set(result.loss_parameters) - fields - _NEUTRAL_PARAMETERS:
+        return None
+    return spelling.format(**result.loss_parameters)
+
+
+def _parameter(value: object, ascii_only: bool) -> str:
+    """A loss parameter for a comment: a literal, or a list of them, on one line."""
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_parameter(v, ascii_only) for v in value) + "]"
+    try:
+        return _literal(value, ascii_only)
+    except DataError:
+        return _literal(str(value), ascii_only)
 
 
 def _header(result: BiasResult, ascii_only: bool) -> list[str]:
@@ -122,11 +146,18 @@ def _header(result: BiasResult, ascii_only: bool) -> list[str]:
     lines.append(f"# targets: {names(result.targets)}")
     if result.weight is not None:
         lines.append(f"# weight: {names([result.weight])}")
-    lines.append(
-        f"# task: {names([result.task])}, loss: {names([result.loss])}, "
-        f"activation: {names([result.activation])}, rows: {result.n_samples}"
-        + (f" ({result.n_missing} with missing labels skipped)" if result.n_missing else "")
+    parameters = ", ".join(
+        f"{_literal(str(k), ascii_only)}: {_parameter(v, ascii_only)}"
+        for k, v in result.loss_parameters.items()
     )
+    lines.append(
+        f"# task: {names([result.task])}, loss: {names([result.loss])}"
+        + (f" {{{parameters}}}" if parameters else "")
+        + f", activation: {names([result.activation])}"
+    )
+    if result.n_samples is not None:
+        missing = f" ({result.n_missing} with a missing label skipped)" if result.n_missing else ""
+        lines.append(f"# rows: {result.n_samples}{missing}")
     lines.append(f"# {n} output unit{'s' if n != 1 else ''}; {_expected_loss(result)}")
     if result.classes is not None:
         lines += _classes_comment(result, ascii_only)
@@ -150,9 +181,15 @@ def _classes_comment(result: BiasResult, ascii_only: bool) -> list[str]:
         return ["# One logit per target, in the order of the targets."]
     if result.task == "binary" and len(result.bias) == 1:
         return [f"# The output is the logit of class {_literal(result.classes[-1], ascii_only)}."]
-    if len(result.classes) == len(result.bias):
+    if result.task == "multiclass" and len(result.classes) == len(result.bias):
         return ["# One logit per class, in the order of CLASSES."]
-    return []
+    # Other tasks (ordinal: output k is the logit of P(y > class k)): name the outputs.
+    outputs: tuple[object, ...] = tuple(getattr(result, "outputs", ()))
+    if len(outputs) != len(result.bias):
+        return []
+    shown = ", ".join(_literal(str(o), ascii_only) for o in outputs[:_MAX_NAMED])
+    more = f", ... ({len(outputs) - _MAX_NAMED} more)" if len(outputs) > _MAX_NAMED else ""
+    return [f"# Outputs, in order: {shown}{more}"]
 
 
 def _render(lines: list[str]) -> str:

@@ -41,29 +41,33 @@ def _grid(rows: list[list[str]], right: set[int]) -> list[str]:
     return out
 
 
-def render_table(result: BiasResult, *, unicode: bool = True, **_: Any) -> str:
+def render_table(
+    result: BiasResult, *, unicode: bool = True, explain: bool = False, **_: Any
+) -> str:
     """A report a person reads: task and why, rows, classes with bars, bias, losses."""
     d = result.to_dict()
     dash = "\u2014" if unicode else "-"
     lines = []
     if d["source"]:
         lines.append(f"source      {', '.join(d['source'])}")
-    lines.append(
-        f"targets     {', '.join(d['targets'])}"
-        + (f"   (weights: {d['weight']})" if d["weight"] else "")
-    )
+    if d["targets"]:
+        weight = f"   (weights: {d['weight']})" if d["weight"] else ""
+        lines.append(f"targets     {', '.join(d['targets'])}{weight}")
     lines.append(f"task        {d['task']} {dash} {d['task_reason']}")
     params = ", ".join(f"{k}={v}" for k, v in d["loss_parameters"].items())
     lines.append(
         f"loss        {d['loss']}{f' ({params})' if params else ''}, {d['activation']} output"
     )
-    rows = f"rows        {d['n_samples']:,} used, {d['n_missing']:,} missing"
-    if d["weight_sum"] is not None:
-        rows += f", total weight {d['weight_sum']:,.6g}"
-    lines.append(rows)
+    if d["n_samples"] is None:
+        lines.append("rows        none (probabilities given)")
+    else:
+        rows = f"rows        {d['n_samples']:,} used, {d['n_missing']:,} missing"
+        if d["weight_sum"] is not None:
+            rows += f", total weight {d['weight_sum']:,.6g}"
+        lines.append(rows)
     lines.append("")
     bias = d["bias"]
-    if d["classes"] is not None and d["priors"] is not None and d["counts"] is not None:
+    if d["classes"] is not None and d["priors"] is not None:
         lines += _class_rows(d, unicode)
     elif d["statistics"] is not None:
         head = ["target", "mean", "std", "min", "max", "bias"]
@@ -76,20 +80,37 @@ def render_table(result: BiasResult, *, unicode: bool = True, **_: Any) -> str:
             lines.append(
                 f"  ... {len(d['statistics']) - MAX_ROWS} more targets (see --format json)"
             )
+    prior = d["prior_bias"]
+    if prior is not None and prior != bias:
+        shown = ", ".join(_num(b) for b in prior[:MAX_ROWS]) + (
+            ", ..." if len(prior) > MAX_ROWS else ""
+        )
+        lines.append(f"  without the loss adjustments the bias would be [{shown}]")
     lines.append("")
     loss = d["expected_initial_loss"]
     lines.append("expected loss at step 0")
     lines.append(f"  zero bias          {_num(loss['zero_bias'])}")
     lines.append(f"  recommended bias   {_num(loss['recommended'])}")
+    if explain and d["explanation"]:
+        lines.append("")
+        lines.append("how")
+        lines += [f"  {line}" for line in d["explanation"][: MAX_ROWS + 1]]
+        if len(d["explanation"]) > MAX_ROWS + 1:
+            lines.append(
+                f"  ... {len(d['explanation']) - MAX_ROWS - 1} more lines (see --format json)"
+            )
     for w in d["warnings"]:
         lines.append(f"warning: {w}")
     return "\n".join(lines) + "\n"
 
 
 def _class_rows(d: Any, unicode: bool) -> list[str]:
-    classes, counts, priors, bias = d["classes"], d["counts"], d["priors"], d["bias"]
+    classes, priors, bias = d["classes"], d["priors"], d["bias"]
+    counts = d["counts"] or [None] * len(classes)
     task = d["task"]
-    head = ["label" if task == "multilabel" else "class", "count", "share", "", "bias", ""]
+    head = ["label" if task == "multilabel" else "class", "count", "share", "", "", ""]
+    if task != "ordinal":
+        head[4] = "bias"
     body = []
     for i, (c, n, p) in enumerate(zip(classes, counts, priors, strict=True)):
         if i >= MAX_ROWS:
@@ -97,13 +118,20 @@ def _class_rows(d: Any, unicode: bool) -> list[str]:
         note = ""
         if task == "binary":
             b, note = (_num(bias[0]), "(the output: positive class)") if i == 1 else ("", "")
+        elif task == "ordinal":
+            b = ""
         else:
             b = _num(bias[i])
         label = str(c) if task == "multilabel" else _label(c)
-        body.append([label, f"{n:,}", f"{100 * p:.2f}%", _bar(p, unicode), b, note])
+        count = "-" if n is None else f"{n:,}"
+        body.append([label, count, f"{100 * p:.2f}%", _bar(p, unicode), b, note])
     out = _grid([head, *body], {1, 2, 4})
     if len(classes) > MAX_ROWS:
         out.append(f"  ... {len(classes) - MAX_ROWS:,} more classes (see --format json)")
     if task == "multilabel":
         out.append("  (count and share: rows where the label is 1)")
+    if task == "ordinal":
+        out.append("")
+        rows = [[f"P(y {name})", _num(b)] for name, b in zip(d["outputs"], bias, strict=True)]
+        out += _grid([["output", "bias"], *rows[:MAX_ROWS]], {1})
     return out

@@ -1,102 +1,47 @@
-"""Losses: for each, the constant raw prediction (bias) that minimises it and its mean value.
-
-Each loss pairs a link (identity, log, logit, multinomial logit) with a loss, in the
-style of scikit-learn's ``sklearn/_loss``.  ``fit`` returns the bias that minimises the
-mean loss over a constant raw prediction; ``mean_loss`` evaluates the loss a network with
-all-zero weights and that bias would report at step 0, in the framework's own definition
-(PyTorch's ``MSELoss``, ``L1Loss``, ``HuberLoss``, ``PoissonNLLLoss(log_input=True)``,
-``BCEWithLogitsLoss``, ``CrossEntropyLoss``, mean reduction; scikit-learn's half
-deviances for gamma and Tweedie; the pinball loss for quantiles).  With sample weights,
-every mean is the weighted mean  sum_i w_i l_i / sum_i w_i.
-
-All closed forms below are checked in ``tests/test_losses.py`` against a numerical
-minimiser of the loss written directly on the raw labels.
-"""
+"""Regression losses: identity link (mean, median, Huber, quantile) and log link (deviances)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
-import numpy.typing as npt
 
-from .errors import DataError, OptionError
-from .quantiles import huber_location, weighted_quantile
-from .stats import ColumnStats
+from ..errors import DataError, OptionError
+from ..quantiles import huber_location, weighted_quantile
+from ..stats import ColumnStats
+from .base import DEFAULT_EPS, Fit, FloatArray, Loss, LossData, fmt
 
-__all__ = ["DEFAULT_EPS", "LOSSES", "Fit", "Loss", "LossData", "make_loss"]
-
-FloatArray = npt.NDArray[np.float64]
-Family = Literal["regression", "binary", "multiclass"]
-
-#: Probabilities (and Poisson/Tweedie means) are clipped into [eps, 1 - eps] so a class
-#: that never (or always) occurs still gets a finite bias.  1e-7 is Keras' backend
-#: epsilon; log(1e-7) = -16.1 is representable and harmless in float32.
-DEFAULT_EPS = 1e-7
-
-
-@dataclass(frozen=True)
-class LossData:
-    """What a loss works from.
-
-    ``priors``: sigmoid losses, the weighted positive share per output; softmax losses,
-    the weighted share of each class.  ``labels`` names each entry (for warnings).
-    ``columns``: regression losses, the statistics of each target column.
-    """
-
-    priors: FloatArray | None = None
-    labels: tuple[str, ...] = ()
-    columns: tuple[ColumnStats, ...] = ()
-
-
-@dataclass(frozen=True)
-class Fit:
-    """A fitted bias (one value per output unit) and any warnings about it."""
-
-    bias: FloatArray
-    warnings: tuple[str, ...] = ()
-
-
-class Loss:
-    """Base class.  Subclasses set the class attributes and implement fit / mean_loss."""
-
-    name: ClassVar[str]
-    family: ClassVar[Family]
-    activation: ClassVar[str]
-    #: The framework loss whose definition ``mean_loss`` follows.
-    reference: ClassVar[str]
-
-    def __init__(self, eps: float = DEFAULT_EPS) -> None:
-        self.eps = eps
-
-    def parameters(self) -> dict[str, float]:
-        return {}
-
-    def needs_values(self) -> bool:
-        return False
-
-    def extra_means(self) -> tuple[str, ...]:
-        return ()
-
-    def fit(self, data: LossData) -> Fit:
-        raise NotImplementedError
-
-    def mean_loss(self, data: LossData, raw: FloatArray) -> float:
-        raise NotImplementedError
-
-
-# --------------------------------------------------------------------------- regression
+__all__ = [
+    "Gamma",
+    "Huber",
+    "MeanAbsoluteError",
+    "MeanSquaredError",
+    "Pinball",
+    "Poisson",
+    "Tweedie",
+]
 
 
 class _RegressionLoss(Loss):
     family = "regression"
     activation = "identity"
 
+    #: The formula, as shown by --explain; formatted with b (the bias) and the column.
+    formula: ClassVar[str] = ""
+
     def fit(self, data: LossData) -> Fit:
-        return Fit(np.array([self._fit_column(c) for c in data.columns], dtype=np.float64))
+        bias = np.array([self._fit_column(c) for c in data.columns], dtype=np.float64)
+        lines = [
+            f"{c.name}: {self._explain(c, float(b))}"
+            for c, b in zip(data.columns, bias, strict=True)
+        ]
+        return Fit(bias, explanation=(f"{self.formula} [{self.source}]", *lines))
+
+    source: ClassVar[str] = ""
+
+    def _explain(self, col: ColumnStats, b: float) -> str:
+        return f"b = {fmt(b)}"
 
     def mean_loss(self, data: LossData, raw: FloatArray) -> float:
         # Framework losses average over all N x J elements; every column has the same
@@ -123,6 +68,11 @@ class MeanSquaredError(_RegressionLoss):
 
     name = "mse"
     reference = "torch.nn.MSELoss"
+    formula = "b = weighted mean of y = sum(w y) / sum(w)"
+    source = "least squares; the minimiser of sum w (y - b)^2"
+
+    def _explain(self, col: ColumnStats, b: float) -> str:
+        return f"b = {fmt(b)} (sum of weights {fmt(col.moments.weight)})"
 
     def _fit_column(self, col: ColumnStats) -> float:
         return col.moments.mean
@@ -155,6 +105,8 @@ class MeanAbsoluteError(_ValueLoss):
 
     name = "mae"
     reference = "torch.nn.L1Loss"
+    formula = "b = weighted median of y (midpoint of the minimisers of sum w |y - b|)"
+    source = "Koenker & Bassett 1978, q = 0.5"
 
     def _fit_column(self, col: ColumnStats) -> float:
         y, w = self._values(col)
@@ -169,6 +121,8 @@ class Huber(_ValueLoss):
 
     name = "huber"
     reference = "torch.nn.HuberLoss(delta)"
+    formula = "b solves sum w clip(y - b, -delta, delta) = 0 exactly"
+    source = "Huber 1964; PyTorch HuberLoss"
 
     def __init__(self, delta: float = 1.0, eps: float = DEFAULT_EPS) -> None:
         super().__init__(eps)
@@ -176,7 +130,7 @@ class Huber(_ValueLoss):
             raise OptionError(f"--huber-delta must be a positive number, not {delta}")
         self.delta = delta
 
-    def parameters(self) -> dict[str, float]:
+    def parameters(self) -> dict[str, Any]:
         return {"huber_delta": self.delta}
 
     def _fit_column(self, col: ColumnStats) -> float:
@@ -196,6 +150,8 @@ class Pinball(_ValueLoss):
 
     name = "quantile"
     reference = "pinball loss, mean over samples"
+    formula = "b = weighted q-quantile of y (midpoint of the minimisers of the pinball loss)"
+    source = "Koenker & Bassett 1978"
 
     def __init__(self, quantile: float = 0.5, eps: float = DEFAULT_EPS) -> None:
         super().__init__(eps)
@@ -203,7 +159,7 @@ class Pinball(_ValueLoss):
             raise OptionError(f"--quantile must be strictly between 0 and 1, not {quantile}")
         self.quantile = quantile
 
-    def parameters(self) -> dict[str, float]:
+    def parameters(self) -> dict[str, Any]:
         return {"quantile": self.quantile}
 
     def _fit_column(self, col: ColumnStats) -> float:
@@ -243,7 +199,12 @@ class _LogLinkLoss(_RegressionLoss):
                 )
                 mean = self.eps
             bias.append(math.log(mean))
-        return Fit(np.array(bias), tuple(warnings))
+        lines = [
+            f"{c.name}: b = log({fmt(max(c.moments.mean, self.eps))}) = {fmt(b)}"
+            for c, b in zip(data.columns, bias, strict=True)
+        ]
+        formula = "b = log(weighted mean of y), the deviance minimiser under a log link"
+        return Fit(np.array(bias), tuple(warnings), (f"{formula} [{self.reference}]", *lines))
 
 
 class Poisson(_LogLinkLoss):
@@ -283,7 +244,7 @@ class Tweedie(_LogLinkLoss):
     def domain(self) -> tuple[float, bool]:  # type: ignore[override]
         return (0.0, self.power < 2)
 
-    def parameters(self) -> dict[str, float]:
+    def parameters(self) -> dict[str, Any]:
         return {"tweedie_power": self.power}
 
     def extra_means(self) -> tuple[str, ...]:
@@ -316,141 +277,5 @@ class Gamma(Tweedie):
     def __init__(self, eps: float = DEFAULT_EPS) -> None:
         super().__init__(2.0, eps)
 
-    def parameters(self) -> dict[str, float]:
+    def parameters(self) -> dict[str, Any]:
         return {}
-
-
-# ------------------------------------------------------------------------ classification
-
-
-def _softplus(x: FloatArray) -> FloatArray:
-    return np.logaddexp(0.0, x)
-
-
-class BinaryCrossEntropy(Loss):
-    """Sigmoid cross-entropy per output: bias = logit(p).  Loss: torch.nn.BCEWithLogitsLoss.
-
-    For a constant logit b and positive share p, the mean loss is
-    -(p log sigmoid(b) + (1-p) log(1 - sigmoid(b))) = softplus(b) - p b, minimised at
-    sigmoid(b) = p.  Shares of 0 or 1 are clipped into [eps, 1 - eps].
-    """
-
-    name = "bce"
-    family = "binary"
-    activation = "sigmoid"
-    reference = "torch.nn.BCEWithLogitsLoss"
-
-    def fit(self, data: LossData) -> Fit:
-        assert data.priors is not None
-        p = np.clip(data.priors, self.eps, 1 - self.eps)
-        warnings = _clip_warnings(data, p, "positive share")
-        return Fit(np.log(p) - np.log1p(-p), warnings)
-
-    def mean_loss(self, data: LossData, raw: FloatArray) -> float:
-        assert data.priors is not None
-        return float(np.mean(_softplus(raw) - data.priors * raw))
-
-
-class CrossEntropy(Loss):
-    """Softmax cross-entropy: bias_k = log p_k.  Loss: torch.nn.CrossEntropyLoss.
-
-    For constant logits b and class shares p, the mean loss is logsumexp(b) - sum_k p_k b_k,
-    minimised where softmax(b) = p.  Any constant can be added to b; ``center=True``
-    subtracts the mean (scikit-learn's symmetric multinomial parametrisation).  Shares
-    below eps are raised to eps.
-    """
-
-    name = "cross_entropy"
-    family = "multiclass"
-    activation = "softmax"
-    reference = "torch.nn.CrossEntropyLoss"
-
-    def __init__(self, center: bool = False, eps: float = DEFAULT_EPS) -> None:
-        super().__init__(eps)
-        self.center = center
-
-    def parameters(self) -> dict[str, float]:
-        return {"center": self.center} if self.center else {}
-
-    def fit(self, data: LossData) -> Fit:
-        assert data.priors is not None
-        p = np.maximum(data.priors, self.eps)
-        warnings = _clip_warnings(data, np.minimum(p, 1.0), "share")
-        bias = np.log(p)
-        if self.center:
-            bias = bias - bias.mean()
-        return Fit(bias, warnings)
-
-    def mean_loss(self, data: LossData, raw: FloatArray) -> float:
-        assert data.priors is not None
-        m = float(np.max(raw))
-        return float(m + math.log(float(np.sum(np.exp(raw - m)))) - np.dot(data.priors, raw))
-
-
-def _clip_warnings(data: LossData, clipped: FloatArray, what: str) -> tuple[str, ...]:
-    assert data.priors is not None
-    out = []
-    for label, p, c in zip(data.labels, data.priors, clipped, strict=True):
-        if p != c:
-            out.append(
-                f"class {label} has {what} {float(p)!r}; "
-                f"clipped to {float(c)!r} so its bias is finite"
-            )
-    return tuple(out)
-
-
-LOSSES: dict[str, type[Loss]] = {
-    cls.name: cls
-    for cls in (
-        MeanSquaredError,
-        MeanAbsoluteError,
-        Huber,
-        Pinball,
-        Poisson,
-        Gamma,
-        Tweedie,
-        BinaryCrossEntropy,
-        CrossEntropy,
-    )
-}
-
-DEFAULT_LOSS = {
-    "regression": "mse",
-    "binary": "bce",
-    "multilabel": "bce",
-    "multiclass": "cross_entropy",
-}
-
-
-def make_loss(
-    name: str,
-    *,
-    huber_delta: float = 1.0,
-    quantile: float = 0.5,
-    tweedie_power: float = 1.5,
-    center: bool = False,
-    eps: float = DEFAULT_EPS,
-) -> Loss:
-    """Build a loss by name, with the parameters that apply to it."""
-    if name not in LOSSES:
-        raise OptionError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
-    if not 0 < eps < 0.5:
-        raise OptionError(f"--eps must be between 0 and 0.5, not {eps}")
-    if name == "huber":
-        return Huber(huber_delta, eps)
-    if name == "quantile":
-        return Pinball(quantile, eps)
-    if name == "tweedie":
-        return Tweedie(tweedie_power, eps)
-    if name == "cross_entropy":
-        return CrossEntropy(center, eps)
-    return LOSSES[name](eps)
-
-
-def family_of(name: str) -> Family | None:
-    """The family a loss name implies, or None for 'auto'."""
-    return None if name == "auto" else LOSSES[name].family
-
-
-def loss_names() -> Sequence[str]:
-    return list(LOSSES)

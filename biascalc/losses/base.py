@@ -1,0 +1,87 @@
+"""The Loss interface and the data a loss works from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from ..stats import ColumnStats
+
+__all__ = ["DEFAULT_EPS", "Family", "Fit", "FloatArray", "Loss", "LossData"]
+
+FloatArray = npt.NDArray[np.float64]
+Family = Literal["regression", "binary", "multiclass", "ordinal"]
+
+#: Probabilities (and Poisson/Tweedie means) are clipped into [eps, 1 - eps] so a class
+#: that never (or always) occurs still gets a finite bias.  1e-7 is Keras' backend
+#: epsilon; log(1e-7) = -16.1 is representable and harmless in float32.
+DEFAULT_EPS = 1e-7
+
+
+@dataclass(frozen=True)
+class LossData:
+    """What a loss works from.
+
+    ``priors``: sigmoid losses, the weighted positive share per output; softmax losses,
+    the weighted share of each class; ordinal, P(y > c_k) per threshold.  ``labels`` names
+    each entry (for warnings).  ``columns``: regression losses, the statistics of each
+    target column.
+    """
+
+    priors: FloatArray | None = None
+    labels: tuple[str, ...] = ()
+    columns: tuple[ColumnStats, ...] = ()
+
+    @property
+    def p(self) -> FloatArray:
+        assert self.priors is not None, "a classification loss needs class shares"
+        return self.priors
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A fitted bias (one value per output unit), warnings, and how it was derived."""
+
+    bias: FloatArray
+    warnings: tuple[str, ...] = ()
+    explanation: tuple[str, ...] = ()
+
+
+class Loss:
+    """Base class.  Subclasses set the class attributes and implement fit / mean_loss.
+
+    ``fit`` returns the bias minimising the mean loss over a constant raw prediction;
+    ``mean_loss`` is the loss a network with all-zero weights reports at step 0 when its
+    output is ``raw``, in the framework definition named by ``reference``.
+    """
+
+    name: ClassVar[str]
+    family: ClassVar[Family]
+    activation: ClassVar[str]
+    reference: ClassVar[str]
+
+    def __init__(self, eps: float = DEFAULT_EPS) -> None:
+        self.eps = eps
+
+    def parameters(self) -> dict[str, Any]:
+        return {}
+
+    def needs_values(self) -> bool:
+        return False
+
+    def extra_means(self) -> tuple[str, ...]:
+        return ()
+
+    def fit(self, data: LossData) -> Fit:
+        raise NotImplementedError
+
+    def mean_loss(self, data: LossData, raw: FloatArray) -> float:
+        raise NotImplementedError
+
+
+def fmt(x: float) -> str:
+    """A number for an explanation line: short, but exact enough to recompute."""
+    return f"{float(x):.10g}"

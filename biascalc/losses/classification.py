@@ -1,0 +1,213 @@
+"""Sigmoid and softmax cross-entropy, with the training-time adjustments that move the optimum.
+
+Both reduce to the same shape.  For a constant logit b, the sigmoid loss averaged over
+the data is  A softplus(-b) + B softplus(b)  with A, B >= 0 depending on the positive
+share p and the adjustments, minimised at sigmoid(b) = A / (A + B), i.e. b = log(A / B).
+The softmax loss is  sum_k C_k (logsumexp(b) - b_k) / Z, minimised at softmax(b) = C / sum C,
+i.e. b_k = log C_k + const.  Each adjustment only changes A, B or C.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .base import DEFAULT_EPS, Fit, FloatArray, Loss, LossData, fmt
+
+__all__ = ["BinaryCrossEntropy", "CrossEntropy", "softplus"]
+
+
+def softplus(x: FloatArray) -> FloatArray:
+    """log(1 + exp(x)), stable for large |x|."""
+    return np.logaddexp(0.0, x)
+
+
+def _clip_warnings(
+    labels: tuple[str, ...], shares: FloatArray, clipped: FloatArray, what: str
+) -> tuple[str, ...]:
+    out = []
+    for label, p, c in zip(labels, shares, clipped, strict=True):
+        if p != c:
+            out.append(
+                f"class {label} has {what} {float(p)!r}; "
+                f"clipped to {float(c)!r} so its bias is finite"
+            )
+    return tuple(out)
+
+
+class BinaryCrossEntropy(Loss):
+    """Sigmoid cross-entropy per output.  Loss: ``torch.nn.BCEWithLogitsLoss``.
+
+    Plain: the mean loss of a constant logit b with positive share p is
+    softplus(b) - p b, minimised at sigmoid(b) = p, so b = logit(p).
+
+    Adjustments (all combine; t = smoothed target):
+    * ``pos_weight`` W (PyTorch ``pos_weight``): positives' loss term is multiplied by W,
+      so sigmoid(b) = W p / (W p + 1 - p), b = log(W p / (1 - p)).
+    * ``class_weight`` (c_neg, c_pos): each sample's loss is multiplied by the weight of
+      its class (PyTorch's per-element ``weight``, mean over samples), so
+      sigmoid(b) = c_pos p / (c_pos p + c_neg (1 - p)).
+    * ``label_smoothing`` e (Keras ``BinaryCrossentropy(label_smoothing=e)``): targets
+      become y (1 - e) + e / 2.
+    With t1 = 1 - e/2 (target of a positive), t0 = e/2 (of a negative):
+    A = W (c_pos p t1 + c_neg (1 - p) t0),  B = c_pos p (1 - t1) + c_neg (1 - p)(1 - t0).
+    """
+
+    name = "bce"
+    family = "binary"
+    activation = "sigmoid"
+    reference = "torch.nn.BCEWithLogitsLoss"
+
+    def __init__(
+        self,
+        pos_weight: FloatArray | float | None = None,
+        class_weight: tuple[float, float] | None = None,
+        label_smoothing: float = 0.0,
+        eps: float = DEFAULT_EPS,
+    ) -> None:
+        super().__init__(eps)
+        self.pos_weight = pos_weight
+        self.class_weight = class_weight
+        self.label_smoothing = label_smoothing
+
+    def parameters(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.pos_weight is not None:
+            pw = np.atleast_1d(np.asarray(self.pos_weight, dtype=np.float64))
+            out["pos_weight"] = float(pw[0]) if pw.size == 1 else [float(x) for x in pw]
+        if self.class_weight is not None:
+            out["class_weight"] = [float(x) for x in self.class_weight]
+        if self.label_smoothing:
+            out["label_smoothing"] = self.label_smoothing
+        return out
+
+    def coefficients(self, p: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """A and B of the docstring, per output."""
+        e = self.label_smoothing
+        t1, t0 = 1 - e / 2, e / 2
+        c_neg, c_pos = self.class_weight if self.class_weight is not None else (1.0, 1.0)
+        w = np.asarray(1.0 if self.pos_weight is None else self.pos_weight, dtype=np.float64)
+        a = w * (c_pos * p * t1 + c_neg * (1 - p) * t0)
+        b = c_pos * p * (1 - t1) + c_neg * (1 - p) * (1 - t0)
+        return a, b
+
+    def fit(self, data: LossData) -> Fit:
+        a, b = self.coefficients(data.p)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            target = np.where(a + b > 0, a / (a + b), data.p)
+        q = np.clip(target, self.eps, 1 - self.eps)
+        what = "positive share" if np.array_equal(target, data.p) else "optimal sigmoid output"
+        warnings = _clip_warnings(data.labels, target, q, what)
+        bias = np.log(q) - np.log1p(-q)
+        return Fit(bias, warnings, self._explain(data, target, bias))
+
+    def _explain(self, data: LossData, target: FloatArray, bias: FloatArray) -> tuple[str, ...]:
+        parts = []
+        if self.pos_weight is not None:
+            parts.append("pos_weight W")
+        if self.class_weight is not None:
+            parts.append("class weights (c_neg, c_pos)")
+        if self.label_smoothing:
+            parts.append("label smoothing e")
+        if not parts:
+            head = (
+                "b = logit(p) = log(p / (1 - p)), p = weighted positive share "
+                "[BCEWithLogitsLoss optimum]"
+            )
+        else:
+            head = (
+                "b = log(A / B), A = W (c_pos p (1 - e/2) + c_neg (1 - p) e/2), "
+                f"B = c_pos p e/2 + c_neg (1 - p)(1 - e/2); with {', '.join(parts)} "
+                "[PyTorch BCEWithLogitsLoss pos_weight/weight; Keras label_smoothing]"
+            )
+        lines = [head]
+        for label, p, t, b in zip(data.labels, data.p, target, bias, strict=True):
+            lines.append(f"{label}: p = {fmt(p)}, sigmoid(b) = {fmt(t)}, b = {fmt(b)}")
+        return tuple(lines)
+
+    def mean_loss(self, data: LossData, raw: FloatArray) -> float:
+        a, b = self.coefficients(data.p)
+        return float(np.mean(a * softplus(-raw) + b * softplus(raw)))
+
+
+class CrossEntropy(Loss):
+    """Softmax cross-entropy.  Loss: ``torch.nn.CrossEntropyLoss`` (mean reduction).
+
+    Plain: constant logits b with class shares p give logsumexp(b) - sum_k p_k b_k,
+    minimised where softmax(b) = p, so b_k = log p_k (plus any constant; ``center``
+    subtracts the mean, scikit-learn's symmetric parametrisation).
+
+    With class weights c_k (PyTorch ``weight``) and label smoothing e (PyTorch
+    ``label_smoothing``), PyTorch's mean loss is
+    [(1 - e) sum_i c_{y_i} (-log q_{y_i}) + (e/K) sum_i sum_k c_k (-log q_k)] / sum_i c_{y_i},
+    so with C_k = c_k ((1 - e) p_k + e/K) the optimum is softmax(b) = C / sum C and the
+    loss is sum_k C_k (-log q_k) / sum_k c_k p_k.  ``balanced`` weights (scikit-learn's
+    n / (K n_k)) make C uniform, hence a uniform prediction.
+    """
+
+    name = "cross_entropy"
+    family = "multiclass"
+    activation = "softmax"
+    reference = "torch.nn.CrossEntropyLoss"
+
+    def __init__(
+        self,
+        center: bool = False,
+        class_weight: FloatArray | None = None,
+        label_smoothing: float = 0.0,
+        eps: float = DEFAULT_EPS,
+    ) -> None:
+        super().__init__(eps)
+        self.center = center
+        self.class_weight = class_weight
+        self.label_smoothing = label_smoothing
+
+    def parameters(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.center:
+            out["center"] = True
+        if self.class_weight is not None:
+            out["class_weight"] = [float(x) for x in self.class_weight]
+        if self.label_smoothing:
+            out["label_smoothing"] = self.label_smoothing
+        return out
+
+    def coefficients(self, p: FloatArray) -> tuple[FloatArray, float]:
+        """C_k and the normaliser Z = sum_k c_k p_k of the docstring."""
+        c = np.ones_like(p) if self.class_weight is None else self.class_weight
+        e = self.label_smoothing
+        return c * ((1 - e) * p + e / p.size), float(np.dot(c, p))
+
+    def fit(self, data: LossData) -> Fit:
+        coef, _ = self.coefficients(data.p)
+        target = coef / coef.sum()
+        q = np.maximum(target, self.eps)
+        what = "share" if np.array_equal(target, data.p) else "optimal softmax output"
+        warnings = _clip_warnings(data.labels, target, np.minimum(q, 1.0), what)
+        bias = np.log(q)
+        if self.center:
+            bias = bias - bias.mean()
+        return Fit(bias, warnings, self._explain(data, target, bias))
+
+    def _explain(self, data: LossData, target: FloatArray, bias: FloatArray) -> tuple[str, ...]:
+        if self.class_weight is None and not self.label_smoothing:
+            head = "b_k = log p_k, p_k = weighted share of class k [CrossEntropyLoss optimum]"
+        else:
+            head = (
+                "b_k = log(C_k / sum C), C_k = c_k ((1 - e) p_k + e/K) "
+                "[PyTorch CrossEntropyLoss weight / label_smoothing]"
+            )
+        if self.center:
+            head += "; minus the mean of b (--center)"
+        lines = [head]
+        for label, p, t, b in zip(data.labels, data.p, target, bias, strict=True):
+            lines.append(f"{label}: p = {fmt(p)}, softmax(b) = {fmt(t)}, b = {fmt(b)}")
+        return tuple(lines)
+
+    def mean_loss(self, data: LossData, raw: FloatArray) -> float:
+        coef, z = self.coefficients(data.p)
+        m = float(np.max(raw))
+        lse = m + math.log(float(np.sum(np.exp(raw - m))))
+        return float(np.dot(coef, lse - raw) / z)
