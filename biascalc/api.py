@@ -124,11 +124,14 @@ def compute_bias_from_file(
     opts = BiasOptions(**options)
     paths = [path] if isinstance(path, str) else list(path)
     targets = None if target is None else ([target] if isinstance(target, str) else list(target))
-    dataset = open_dataset(paths, input_format=input_format, delimiter=delimiter, encoding=encoding)
-    targets = dataset.resolve_targets(targets, weight)
-    columns = [*targets, *([weight] if weight else [])]
-    stats = dataset.collect(lambda: LabelStats(opts.stats_spec(targets, weight)), columns)
-    return result_from_stats(stats, opts, source=tuple(dataset.names))
+    with open_dataset(
+        paths, input_format=input_format, delimiter=delimiter, encoding=encoding
+    ) as dataset:
+        targets = dataset.resolve_targets(targets, weight)
+        columns = [*targets, *([weight] if weight else [])]
+        stats = dataset.collect(lambda: LabelStats(opts.stats_spec(targets, weight)), columns)
+        names = tuple(dataset.names)
+    return result_from_stats(stats, opts, source=names)
 
 
 def compute_bias_from_counts(counts: Mapping[object, int], **options: Any) -> BiasResult:

@@ -239,6 +239,13 @@ def cli(ctx: click.Context, /, paths: tuple[str, ...], targets: tuple[str, ...],
     _run(lambda: _compute(ctx, paths, targets, **kw), debug)
 
 
+def _one_line(message: str) -> str:
+    """Names and values from the data may hold line breaks; a message stays on one line."""
+    from .readers import escaped
+
+    return escaped(message)
+
+
 def _run(action: Callable[[], None], debug: bool) -> None:
     """Call ``action``, mapping library errors to one-line messages and exit codes."""
     from .errors import DataError, OptionError
@@ -248,11 +255,11 @@ def _run(action: Callable[[], None], debug: bool) -> None:
     except OptionError as exc:
         if debug:
             traceback.print_exc()
-        raise OptionFailure(str(exc)) from None
+        raise OptionFailure(_one_line(str(exc))) from None
     except DataError as exc:
         if debug:
             traceback.print_exc()
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(_one_line(str(exc))) from None
     except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
         raise
     except MemoryError:
@@ -289,7 +296,9 @@ def _compute(ctx: click.Context, paths: Sequence[str], targets: Sequence[str], *
         and fmt != "pytorch"
     ):
         raise OptionFailure("--layer applies to --format pytorch only")
-    if not _is_dotted_name(layer):
+    from .render.code import is_dotted_name
+
+    if not is_dotted_name(layer):
         raise OptionFailure(f"--layer must be a Python name such as model.head, not {layer!r}")
     if output is not None:
         check_output_path(output, paths)
@@ -354,12 +363,6 @@ def _whole(text: str) -> float:
     if value < 0:
         raise ValueError(text)
     return value
-
-
-def _is_dotted_name(name: str) -> bool:
-    import keyword
-
-    return all(part.isidentifier() and not keyword.iskeyword(part) for part in name.split("."))
 
 
 def _can_encode(text: str) -> bool:

@@ -241,6 +241,11 @@ def _classify(
     for v, c in zip(order, counts, strict=True):
         if c == 0:
             warnings.append(f"class {_show(v)} has no rows in the data")
+    if len(order) == 1:
+        warnings.append(
+            f"only one class ({_show(order[0])}) in column '{col.name}': a softmax over one "
+            "output always predicts it; name the other classes with --classes"
+        )
     return TaskDecision(task, reason, tuple(order), counts, weights, tuple(warnings))  # type: ignore[arg-type]
 
 

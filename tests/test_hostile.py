@@ -306,14 +306,12 @@ def test_gamma_non_positive_labels(run: Run, write_text: Callable[..., Path]) ->
     assert_one_line_error(result, 1, "gamma", "positive", "0.0")
 
 
-@pytest.mark.xfail(reason="needs change in stats.py (say NaN, not empty)", strict=True)
 def test_weight_nan_is_named(run: Run, write_text: Callable[..., Path]) -> None:
     path = write_text("y,w\n1,1\n0,NaN\n", name="wnan.csv")
     result = run(path, "-t", "y", "-w", "w")
     assert_one_line_error(result, 1, "'w'", "line 3", "NaN")
 
 
-@pytest.mark.xfail(reason="needs change in cli.py (escape line breaks in messages)", strict=True)
 def test_line_break_in_a_column_name_stays_one_line(
     run: Run, write_text: Callable[..., Path]
 ) -> None:
@@ -518,7 +516,6 @@ def test_one_class_only_binary(run: Run, write_text: Callable[..., Path]) -> Non
     assert data["warnings"]
 
 
-@pytest.mark.xfail(reason="needs change in tasks.py (warn about a single class)", strict=True)
 def test_one_class_only_text(run: Run, write_text: Callable[..., Path]) -> None:
     path = write_text("y\ncat\ncat\n")
     data = ok_json(run(path, "-t", "y", "-f", "json"))
