@@ -284,7 +284,9 @@ def _aggregate(
         total = np.bincount(index, minlength=n)
     else:
         total = np.rint(np.bincount(index, counts.astype(np.float64), n)).astype(np.int64)
-    wsum = total.astype(np.float64) if weights is None else np.bincount(index, weights, n)
+    wsum = np.asarray(
+        total if weights is None else np.bincount(index, weights, n), dtype=np.float64
+    )
     seen = np.flatnonzero(total)
     if seen.size < n:
         keys = keys[seen] if isinstance(keys, np.ndarray) else keys.take(from_numpy(seen))
@@ -564,7 +566,8 @@ class LabelStats:
                 i = int(np.flatnonzero(bad)[0])
                 row = int(np.flatnonzero(keep)[i]) if keep is not None else i
                 raise DataError(
-                    f"column '{col.name}' has an infinite value ({y[i]}) on line {offset + row + 2}; "
+                    f"column '{col.name}' has an infinite value ({y[i]}) "
+                    f"on line {offset + row + 2}; "
                     "remove it or replace it with a finite number or an empty cell"
                 )
             if kind == "float" and col.integral:

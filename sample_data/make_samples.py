@@ -9,6 +9,7 @@ Running it twice produces byte-identical CSV files.  Parquet files are written
 with pyarrow, zstd compression and no pandas index column.
 Prints the label statistics quoted in README.md.
 """
+
 from __future__ import annotations
 
 import re
@@ -94,20 +95,24 @@ def multilabel_tags(rng: np.random.Generator) -> pd.DataFrame:
     }
     df = pd.DataFrame({"text_id": np.arange(1, n + 1, dtype="int64")})
     for col, p in prevalence.items():
-        k = int(round(p * n))
+        k = round(p * n)
         y = np.zeros(n, dtype="int64")
         y[rng.permutation(n)[:k]] = 1
         df[col] = y
     return df
 
 
-def stats(name: str, df: pd.DataFrame, labels: list[str], kind: str, weight: str | None = None) -> None:
+def stats(
+    name: str, df: pd.DataFrame, labels: list[str], kind: str, weight: str | None = None
+) -> None:
     print(f"== {name}: {df.shape[0]} rows x {df.shape[1]} columns")
     for col in labels:
         s = df[col]
         if kind == "regression":
-            print(f"  {col}: mean={s.mean():.6f} std(ddof=0)={s.std(ddof=0):.6f} "
-                  f"min={s.min()} max={s.max()}")
+            print(
+                f"  {col}: mean={s.mean():.6f} std(ddof=0)={s.std(ddof=0):.6f} "
+                f"min={s.min()} max={s.max()}"
+            )
         else:
             counts = s.value_counts().sort_index()
             parts = ", ".join(f"{k}={v} ({v / len(s):.4%})" for k, v in counts.items())
