@@ -26,6 +26,8 @@ __all__ = [
     "compute_bias_from_counts",
     "compute_bias_from_file",
     "compute_bias_from_prior",
+    "compute_bias_from_stats",
+    "collect_file_stats",
     "result_from_stats",
 ]
 
@@ -119,9 +121,36 @@ def compute_bias_from_file(
     >>> compute_bias_from_file("sample_data/wine.csv", "target").classes  # doctest: +SKIP
     (0, 1, 2)
     """
+    opts = BiasOptions(**options)
+    stats, names = collect_file_stats(
+        path,
+        target,
+        weight=weight,
+        input_format=input_format,
+        delimiter=delimiter,
+        encoding=encoding,
+        options=opts,
+    )
+    return result_from_stats(stats, opts, source=names)
+
+
+def collect_file_stats(
+    path: str | Sequence[str],
+    target: str | Sequence[str] | None = None,
+    *,
+    weight: str | None = None,
+    input_format: str | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    options: BiasOptions | None = None,
+) -> tuple[LabelStats, tuple[str, ...]]:
+    """Read files into label statistics (and the input names), without deciding anything.
+
+    The statistics can be saved (``stats.to_dict()``) and merged with others later.
+    """
     from .readers import open_dataset
 
-    opts = BiasOptions(**options)
+    opts = options or BiasOptions()
     paths = [path] if isinstance(path, str) else list(path)
     targets = None if target is None else ([target] if isinstance(target, str) else list(target))
     with open_dataset(
@@ -131,7 +160,29 @@ def compute_bias_from_file(
         columns = [*targets, *([weight] if weight else [])]
         stats = dataset.collect(lambda: LabelStats(opts.stats_spec(targets, weight)), columns)
         names = tuple(dataset.names)
-    return result_from_stats(stats, opts, source=names)
+    return stats, names
+
+
+def compute_bias_from_stats(
+    stats: Sequence[LabelStats | Mapping[str, Any]], **options: Any
+) -> BiasResult:
+    """Merge partial statistics (objects or their ``to_dict()`` form) and compute the bias.
+
+    Statistics saved with ``biascalc ... --save-stats part.json`` on each machine are
+    merged here exactly as if one machine had read all the data.
+    """
+    if not stats:
+        raise OptionError("no statistics to merge")
+    parts = [s if isinstance(s, LabelStats) else LabelStats.from_dict(dict(s)) for s in stats]
+    merged = parts[0]
+    for part in parts[1:]:
+        if part.spec.targets != merged.spec.targets or part.spec.weight != merged.spec.weight:
+            raise DataError(
+                f"statistics of targets {list(part.spec.targets)} cannot be merged with "
+                f"statistics of targets {list(merged.spec.targets)}"
+            )
+        merged = merged.merge(part)
+    return result_from_stats(merged, BiasOptions(**options))
 
 
 def compute_bias_from_counts(counts: Mapping[object, int], **options: Any) -> BiasResult:

@@ -8,6 +8,7 @@ imported only when a computation runs, so ``biascalc --help`` stays instant.
 from __future__ import annotations
 
 import csv
+import json
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -176,6 +177,18 @@ Examples:
 )
 @click.option("--counts", metavar="LABEL=N,...", help="No data: the count of each class.")
 @click.option(
+    "--from-stats",
+    "from_stats",
+    multiple=True,
+    metavar="FILE",
+    help="No data: merge statistics saved with --save-stats (repeat for each part).",
+)
+@click.option(
+    "--save-stats",
+    metavar="FILE",
+    help="Also write the label statistics as JSON, to merge with other parts later.",
+)
+@click.option(
     "--classes",
     metavar="A,B,...",
     help="All classes, in output order (may add classes absent from the data).",
@@ -331,7 +344,9 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
 
     prior = _numbers("--prior", kw.pop("prior"))
     counts = _pairs("--counts", kw.pop("counts"), _whole)
-    source = {"--prior": prior, "--counts": counts}
+    from_stats = kw.pop("from_stats") or None
+    save_stats = kw.pop("save_stats")
+    source = {"--prior": prior, "--counts": counts, "--from-stats": from_stats}
     given = [name for name, value in source.items() if value is not None]
     kw["classes"] = _split_labels(kw.pop("classes"))
     kw["class_weight"] = _class_weight(kw.pop("class_weight"))
@@ -342,20 +357,44 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
     reading = {k: kw.pop(k) for k in ("weight", "input_format", "delimiter", "encoding")}
     if given:
         if len(given) > 1:
-            raise OptionFailure("give --prior or --counts, not both")
-        if paths or targets or reading["weight"]:
+            raise OptionFailure(f"give one of {', '.join(source)}, not {' and '.join(given)}")
+        if paths or targets or reading["weight"] or save_stats:
             raise OptionFailure(
-                f"{given[0]} replaces the data; do not give a PATH, --target or --weight with it"
+                f"{given[0]} replaces the data; do not give a PATH, --target, --weight "
+                "or --save-stats with it"
             )
         if prior is not None:
             return api.compute_bias_from_prior(prior if len(prior) > 1 else prior[0], **kw)
-        assert counts is not None
-        return api.compute_bias_from_counts({k: int(v) for k, v in counts.items()}, **kw)
+        if counts is not None:
+            return api.compute_bias_from_counts({k: int(v) for k, v in counts.items()}, **kw)
+        return api.compute_bias_from_stats([_load_stats(f) for f in from_stats or ()], **kw)
     if not paths and sys.stdin.isatty():
         raise OptionFailure(
             "no input: give a PATH (or '-' to read standard input), or --prior / --counts"
         )
-    return api.compute_bias_from_file(list(paths) or ["-"], list(targets) or None, **reading, **kw)
+    options = api.BiasOptions(**kw)
+    stats, names = api.collect_file_stats(
+        list(paths) or ["-"], list(targets) or None, options=options, **reading
+    )
+    if save_stats is not None:
+        from .output import check_output_path, write_atomic
+
+        check_output_path(save_stats, paths)
+        write_atomic(save_stats, (json.dumps(stats.to_dict(), ensure_ascii=False) + "\n").encode())
+    return api.result_from_stats(stats, options, source=names)
+
+
+def _load_stats(path: str) -> dict[str, Any]:
+    from .errors import DataError
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            data: dict[str, Any] = json.load(f)
+    except OSError as exc:
+        raise DataError(f"cannot read statistics '{path}': {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"'{path}' is not a biascalc statistics file (JSON): {exc}") from None
+    return data
 
 
 def _whole(text: str) -> float:

@@ -161,5 +161,18 @@ class BiasResult:
         }
 
     def to_json(self, indent: int | None = 2) -> str:
-        """``to_dict()`` as JSON text; floats use repr, so they round-trip exactly."""
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
+        """``to_dict()`` as JSON text; floats use repr, so they round-trip exactly.
+
+        With ``indent``, each top-level field is on its own line and its value is written
+        compactly (lists on one line): readable, and fast for 100,000 classes because
+        the C encoder does the work.
+        """
+        d = self.to_dict()
+        if indent is None:
+            return json.dumps(d, ensure_ascii=False, allow_nan=False)
+        pad = " " * indent
+        fields = [
+            f"{pad}{json.dumps(k)}: {json.dumps(v, ensure_ascii=False, allow_nan=False)}"
+            for k, v in d.items()
+        ]
+        return "{\n" + ",\n".join(fields) + "\n}"

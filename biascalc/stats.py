@@ -254,6 +254,8 @@ def _encode(values: Keys) -> tuple[Keys, npt.NDArray[np.intp]]:
     """Distinct values and each row's index into them (NumPy keys for numbers)."""
     import pyarrow as pa
 
+    if isinstance(values, pa.DictionaryArray):
+        return values.dictionary, to_numpy(values.indices).astype(np.intp)
     if isinstance(values, pa.Array) and not (
         pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
     ):
@@ -540,8 +542,10 @@ class LabelStats:
         """Decode dictionaries and decimals; parse text when the target must be numeric."""
         import pyarrow as pa
 
-        if pa.types.is_dictionary(arr.type):
-            arr = arr.cast(arr.type.value_type)
+        if pa.types.is_dictionary(arr.type) and not (
+            _kind_of(arr.type) == "string" and self.spec.classes != "never"
+        ):
+            arr = arr.cast(arr.type.value_type)  # text labels keep their codes for counting
         if self.spec.classes == "never" and _kind_of(arr.type) == "string":
             arr = _parse_numbers(name, arr, offset)
         if pa.types.is_decimal(arr.type):
@@ -596,6 +600,19 @@ class LabelStats:
         # Auto: numbers are classes only when integral with few distinct values, or
         # when exactly two distinct values appear (binary), see tasks.py.
         return AUTO_MAX_CLASSES if col.integral else 2
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values (format in docs/distributed.md); see :meth:`from_dict`."""
+        from .statsio import stats_to_dict
+
+        return stats_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LabelStats:
+        """Statistics written by :meth:`to_dict`, possibly on another machine."""
+        from .statsio import stats_from_dict
+
+        return stats_from_dict(data)
 
     def merge(self, other: LabelStats) -> LabelStats:
         """Combine the statistics of two disjoint parts of the same data set."""

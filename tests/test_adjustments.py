@@ -347,7 +347,7 @@ def test_cli_explain(run: Callable[..., Any], write_csv: Callable[..., Any]) -> 
         (["--prior", "x"], "--prior takes numbers"),
         (["--counts", "a=1,b"], "--counts takes LABEL=NUMBER pairs"),
         (["--counts", "a=-3,b=2"], "--counts takes LABEL=NUMBER pairs"),
-        (["--prior", "0.1", "--counts", "a=1"], "give --prior or --counts, not both"),
+        (["--prior", "0.1", "--counts", "a=1"], "not --prior and --counts"),
         (["--prior", "0.1", "--pos-weight", "0"], "--pos-weight must be positive"),
         (["--prior", "0.1", "--focal-gamma", "1"], "--focal-gamma applies to --loss focal only"),
         (["--prior", "0.1", "--explain", "-f", "json"], "--explain applies to --format table only"),

@@ -10,7 +10,17 @@ import numpy.typing as npt
 
 from ..stats import ColumnStats
 
-__all__ = ["DEFAULT_EPS", "Family", "Fit", "FloatArray", "Loss", "LossData"]
+__all__ = [
+    "DEFAULT_EPS",
+    "MAX_LINES",
+    "Family",
+    "Fit",
+    "FloatArray",
+    "Loss",
+    "LossData",
+    "fmt",
+    "more_lines",
+]
 
 FloatArray = npt.NDArray[np.float64]
 Family = Literal["regression", "binary", "multiclass", "ordinal"]
@@ -80,6 +90,17 @@ class Loss:
 
     def mean_loss(self, data: LossData, raw: FloatArray) -> float:
         raise NotImplementedError
+
+
+#: Explanations list at most this many outputs, so 100,000 classes stay readable.
+MAX_LINES = 20
+
+
+def more_lines(total: int, what: str) -> list[str]:
+    """The closing line of an explanation cut at MAX_LINES outputs."""
+    return (
+        [f"... {total - MAX_LINES:,} more {what} (the same formula)"] if total > MAX_LINES else []
+    )
 
 
 def fmt(x: float) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import DEFAULT_EPS, Fit, FloatArray, Loss, LossData, fmt
+from .base import DEFAULT_EPS, MAX_LINES, Fit, FloatArray, Loss, LossData, fmt, more_lines
 
 __all__ = ["BinaryCrossEntropy", "CrossEntropy", "softplus"]
 
@@ -123,8 +123,9 @@ class BinaryCrossEntropy(Loss):
                 "[PyTorch BCEWithLogitsLoss pos_weight/weight; Keras label_smoothing]"
             )
         lines = [head]
-        for label, p, t, b in zip(data.labels, data.p, target, bias, strict=True):
+        for label, p, t, b in zip(data.labels[:MAX_LINES], data.p, target, bias, strict=False):
             lines.append(f"{label}: p = {fmt(p)}, sigmoid(b) = {fmt(t)}, b = {fmt(b)}")
+        lines += more_lines(len(data.labels), "outputs")
         return tuple(lines)
 
     def mean_loss(self, data: LossData, raw: FloatArray) -> float:
@@ -202,8 +203,9 @@ class CrossEntropy(Loss):
         if self.center:
             head += "; minus the mean of b (--center)"
         lines = [head]
-        for label, p, t, b in zip(data.labels, data.p, target, bias, strict=True):
+        for label, p, t, b in zip(data.labels[:MAX_LINES], data.p, target, bias, strict=False):
             lines.append(f"{label}: p = {fmt(p)}, softmax(b) = {fmt(t)}, b = {fmt(b)}")
+        lines += more_lines(len(data.labels), "classes")
         return tuple(lines)
 
     def mean_loss(self, data: LossData, raw: FloatArray) -> float:
