@@ -64,7 +64,7 @@ def compute_bias(
     ('multiclass', ('bird', 'cat', 'dog'))
     >>> [round(float(b), 4) for b in r.bias]
     [-1.3863, -1.3863, -0.6931]
-    >>> compute_bias([1.0, 2.0, 6.0]).bias.tolist()
+    >>> compute_bias([0.5, 2.0, 6.5]).bias.tolist()  # non-integral: regression
     [3.0]
     """
     options = BiasOptions(
