@@ -13,6 +13,8 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import optimize, special
 
 from biascalc import compute_bias
@@ -279,3 +281,15 @@ class TestAgainstScikitLearn:
             # sklearn's loss() drops terms constant in the prediction; add them back.
             expected = np.mean(sk.loss(y, raw) + sk.constant_to_optimal_zero(y))
             assert ours.expected_loss_recommended == pytest.approx(expected, rel=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=50),
+    st.floats(0.01, 0.99),
+)
+def test_selection_quantile_equals_the_weighted_definition(values: list[float], q: float) -> None:
+    from biascalc.quantiles import weighted_quantile
+
+    y = np.array(values)
+    assert weighted_quantile(y, q) == weighted_quantile(y, q, np.ones_like(y))
