@@ -143,7 +143,10 @@ def _header(result: BiasResult, ascii_only: bool) -> list[str]:
     ]
     if result.source:
         lines.append(f"# source: {names(result.source)}")
-    lines.append(f"# targets: {names(result.targets)}")
+    if result.targets:
+        lines.append(f"# targets: {names(result.targets)}")
+    else:
+        lines.append("# from given class probabilities or counts, no data")
     if result.weight is not None:
         lines.append(f"# weight: {names([result.weight])}")
     parameters = ", ".join(
