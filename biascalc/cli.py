@@ -372,7 +372,9 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
         raise OptionFailure(
             "no input: give a PATH (or '-' to read standard input), or --prior / --counts"
         )
-    options = api.BiasOptions(**kw)
+    from .options import BiasOptions
+
+    options = BiasOptions(**kw)
     stats, names = api.collect_file_stats(
         list(paths) or ["-"], list(targets) or None, options=options, **reading
     )

@@ -1,345 +1,29 @@
-"""Streaming, mergeable label statistics.
-
-Everything biascalc computes is a function of a few per-column summaries that can be
-accumulated batch by batch and merged across partitions in any order:
-
-* :class:`Moments` - weighted count, mean and sum of squared deviations (Chan et al.'s
-  parallel update), plus min and max.  The mean is computed with power-of-two scaling so
-  that values near 1e308 do not overflow.
-* :class:`ExtraMeans` - weighted means of fixed transforms of the label (``log y``,
-  ``y log y``, ``y**a``) that some deviances need.
-* :class:`ValueCounts` - weighted counts per distinct value, kept as Arrow arrays, up to a
-  limit on the number of distinct values.
-* :class:`ValueStore` - the non-missing values themselves, only for losses whose minimiser
-  is an order statistic (median, quantile, Huber).
-
-:class:`LabelStats` ties them together for one or several target columns, drops rows
-with a missing label and validates the weights.
-
-References: T. F. Chan, G. H. Golub, R. J. LeVeque, "Algorithms for computing the sample
-variance", The American Statistician 37 (1983) - the pairwise merge used in
-:meth:`Moments.merge`.
-"""
+"""LabelStats: the statistics of one or more label columns, fed batch by batch."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from ._arrow import from_numpy, to_numpy, validity
-from .errors import DataError, OptionError
+from .._arrow import from_numpy, to_numpy, validity
+from ..errors import DataError, OptionError
+from .counts import CLASS_LIMIT, CountPart, ValueCounts
+from .moments import ExtraMeans, FloatArray, Moments
+from .values import ValueStore
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import pyarrow as pa
 
-__all__ = [
-    "CLASS_LIMIT",
-    "ColumnStats",
-    "ExtraMeans",
-    "LabelStats",
-    "Moments",
-    "StatsSpec",
-    "ValueCounts",
-    "ValueStore",
-]
+__all__ = ["AUTO_MAX_CLASSES", "ColumnStats", "Kind", "LabelStats", "StatsSpec"]
 
-FloatArray = npt.NDArray[np.float64]
 Kind = Literal["null", "bool", "integer", "float", "string"]
-
-#: The most distinct values kept as classes (a language model's vocabulary fits).
-CLASS_LIMIT = 1_000_000
 #: Integer columns with more distinct values than this are regression targets (tasks.py).
 AUTO_MAX_CLASSES = 20
-
-
-def _scaled_weighted_sum(y: FloatArray, w: FloatArray | None) -> tuple[float, float]:
-    """Return (sum(w*y)/sum(w), sum(w)) without overflowing for |y| up to float max."""
-    if y.size == 0:
-        return 0.0, 0.0
-    big = float(np.max(np.abs(y)))
-    # Dividing by a power of two is exact, so the scaling costs no precision.
-    exponent = math.frexp(big)[1] if big > 0 else 0
-    scaled = np.ldexp(y, -exponent)
-    if w is None:
-        return math.ldexp(float(np.mean(scaled)), exponent), float(y.size)
-    total = float(np.sum(w))
-    if total == 0:
-        return 0.0, 0.0
-    # Plain multiply-and-sum, not np.dot: BLAS threads would fight the reader's threads.
-    return math.ldexp(float(np.sum(w * scaled)) / total, exponent), total
-
-
-@dataclass
-class Moments:
-    """Weighted count, mean, centred second moment, min and max of a numeric column."""
-
-    weight: float = 0.0
-    mean: float = 0.0
-    m2: float = 0.0
-    minimum: float = math.inf
-    maximum: float = -math.inf
-
-    @classmethod
-    def of(cls, y: FloatArray, w: FloatArray | None = None) -> Moments:
-        mean, weight = _scaled_weighted_sum(y, w)
-        if weight == 0:
-            return cls()
-        dev = y - mean
-        with np.errstate(over="ignore"):
-            sq = dev * dev
-            m2 = float(np.sum(sq * w) if w is not None else np.sum(sq))
-        return cls(weight, mean, m2, float(np.min(y)), float(np.max(y)))
-
-    def merge(self, other: Moments) -> Moments:
-        if other.weight == 0:
-            return Moments(self.weight, self.mean, self.m2, self.minimum, self.maximum)
-        if self.weight == 0:
-            return Moments(other.weight, other.mean, other.m2, other.minimum, other.maximum)
-        total = self.weight + other.weight
-        a, b = self.weight / total, other.weight / total
-        # a*m1 + b*m2 cannot overflow; m1 + (m2 - m1)*b can (m1 = -1e308, m2 = 1e308).
-        mean = a * self.mean + b * other.mean
-        with np.errstate(over="ignore"):
-            delta = other.mean - self.mean
-            m2 = self.m2 + other.m2 + self.weight * b * delta * delta
-        return Moments(
-            total,
-            mean,
-            float(m2),
-            min(self.minimum, other.minimum),
-            max(self.maximum, other.maximum),
-        )
-
-    @property
-    def variance(self) -> float:
-        """Weighted population variance, sum(w (y - mean)^2) / sum(w)."""
-        return self.m2 / self.weight if self.weight > 0 else math.nan
-
-
-def _transform(name: str, y: FloatArray) -> FloatArray:
-    """The transforms ExtraMeans can accumulate: 'log', 'xlogx' and 'pow:<a>'."""
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if name == "log":
-            return np.log(y)
-        if name == "xlogx":  # y log y with the limit 0 log 0 = 0
-            return np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0)), 0.0)
-        if name.startswith("pow:"):
-            return np.power(np.maximum(y, 0.0), float(name[4:]))
-    raise ValueError(f"unknown transform {name!r}")
-
-
-@dataclass
-class ExtraMeans:
-    """Weighted means of transforms of the label, keyed by transform name."""
-
-    means: dict[str, Moments] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, names: Sequence[str], y: FloatArray, w: FloatArray | None) -> ExtraMeans:
-        # Out-of-domain labels (log 0) give inf/nan here; the loss rejects them later
-        # with a message that names the column and value.
-        with np.errstate(invalid="ignore", over="ignore"):
-            return cls({n: Moments.of(_transform(n, y), w) for n in names})
-
-    def merge(self, other: ExtraMeans) -> ExtraMeans:
-        keys = self.means.keys() | other.means.keys()
-        return ExtraMeans(
-            {k: self.means.get(k, Moments()).merge(other.means.get(k, Moments())) for k in keys}
-        )
-
-    def mean(self, name: str) -> float:
-        return self.means[name].mean
-
-
-Keys = Any  # a NumPy array (numbers, booleans) or an Arrow array (text)
-
-
-@dataclass
-class CountPart:
-    """Distinct values with their row counts and weight sums (one batch, or merged)."""
-
-    keys: Keys
-    weight: FloatArray
-    count: npt.NDArray[np.int64]
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-
-@dataclass
-class ValueCounts:
-    """Row counts and weight sums per distinct value.
-
-    Numbers and booleans are counted in NumPy (dense ``bincount`` for integers), text
-    through Arrow's dictionary encoding.  Partial counts are buffered and re-aggregated
-    when the buffer grows, so the cost per batch stays proportional to the batch plus
-    the number of distinct values.  Beyond ``limit`` distinct values the counts are
-    dropped and :attr:`overflowed` is set.
-    """
-
-    limit: int = CLASS_LIMIT
-    parts: list[CountPart] = field(default_factory=list)
-    overflowed: bool = False
-    _buffered_rows: int = 0
-
-    def add(self, values: Keys, weights: FloatArray | None) -> None:
-        """Count one batch of non-null values (NumPy or Arrow) with their weights, if any."""
-        if self.overflowed or len(values) == 0:
-            return
-        keys, index = _encode(values)
-        self._append(_aggregate(keys, index, None, weights))
-
-    def _append(self, part: CountPart) -> None:
-        if len(part) > self.limit:
-            self._overflow()
-            return
-        self.parts.append(part)
-        self._buffered_rows += len(part)
-        if self._buffered_rows > 2 * self.limit or len(self.parts) > 64:
-            self._compact()
-
-    def _overflow(self) -> None:
-        self.parts, self.overflowed, self._buffered_rows = [], True, 0
-
-    def _compact(self) -> None:
-        if self.overflowed or len(self.parts) <= 1:
-            return
-        keys = _concat_keys([p.keys for p in self.parts])
-        counts = np.concatenate([p.count for p in self.parts])
-        weights = np.concatenate([p.weight for p in self.parts])
-        distinct, index = _encode(keys)
-        merged = _aggregate(distinct, index, counts, weights)
-        self.parts, self._buffered_rows = [merged], len(merged)
-        if len(merged) > self.limit:
-            self._overflow()
-
-    def merge(self, other: ValueCounts) -> ValueCounts:
-        out = ValueCounts(min(self.limit, other.limit))
-        out.overflowed = self.overflowed or other.overflowed
-        if not out.overflowed:
-            for part in [*self.parts, *other.parts]:
-                out._append(part)
-            out._compact()
-        return out
-
-    def result(self) -> tuple[list[Any], npt.NDArray[np.int64], FloatArray] | None:
-        """Sorted distinct values (as Python objects), their row counts and weight sums."""
-        self._compact()
-        if self.overflowed:
-            return None
-        if not self.parts:
-            return [], np.zeros(0, np.int64), np.zeros(0)
-        part = self.parts[0]
-        values = part.keys.tolist() if isinstance(part.keys, np.ndarray) else part.keys.to_pylist()
-        # Python's ordering: numbers numerically, text by code point, False < True.
-        order = np.argsort(np.array(values, dtype=object), kind="stable")
-        return [values[i] for i in order], part.count[order], part.weight[order]
-
-    @property
-    def n_distinct(self) -> int:
-        self._compact()
-        return sum(len(p) for p in self.parts)
-
-
-#: Integer labels spanning fewer values than this are counted with a dense bincount.
-_DENSE_SPAN = 1 << 22
-
-
-def _encode(values: Keys) -> tuple[Keys, npt.NDArray[np.intp]]:
-    """Distinct values and each row's index into them (NumPy keys for numbers)."""
-    import pyarrow as pa
-
-    if isinstance(values, pa.DictionaryArray):
-        return values.dictionary, to_numpy(values.indices).astype(np.intp)
-    if isinstance(values, pa.Array) and not (
-        pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
-    ):
-        values = to_numpy(values)
-    if isinstance(values, np.ndarray):
-        if values.dtype == np.bool_:
-            return np.array([False, True]), values.astype(np.intp)
-        if values.dtype.kind in "iu" and values.size:
-            lo, hi = int(values.min()), int(values.max())
-            if hi - lo < _DENSE_SPAN:
-                return np.arange(lo, hi + 1, dtype=values.dtype), (values - lo).astype(np.intp)
-        keys, index = np.unique(values, return_inverse=True)
-        return keys, index.astype(np.intp)
-    encoded = values.dictionary_encode()  # hashing in C++; loads pyarrow.compute
-    return encoded.dictionary, to_numpy(encoded.indices).astype(np.intp)
-
-
-def _aggregate(
-    keys: Keys,
-    index: npt.NDArray[np.intp],
-    counts: npt.NDArray[np.int64] | None,
-    weights: FloatArray | None,
-) -> CountPart:
-    """Sum rows (or given counts) and weights per key with bincount; drop unseen keys."""
-    n = len(keys)
-    # bincount beats a hash aggregation by ~10x for the dense codes we have here.
-    if counts is None:
-        total = np.bincount(index, minlength=n)
-    else:
-        total = np.rint(np.bincount(index, counts.astype(np.float64), n)).astype(np.int64)
-    wsum = np.asarray(
-        total if weights is None else np.bincount(index, weights, n), dtype=np.float64
-    )
-    seen = np.flatnonzero(total)
-    if seen.size < n:
-        keys = keys[seen] if isinstance(keys, np.ndarray) else keys.take(from_numpy(seen))
-        total, wsum = total[seen], wsum[seen]
-    return CountPart(keys, wsum, total.astype(np.int64))
-
-
-def _concat_keys(parts: list[Keys]) -> Keys:
-    """Concatenate partial keys; integers and floats combine as floats."""
-    import pyarrow as pa
-
-    arrays = [p for p in parts if isinstance(p, np.ndarray)]
-    if len(arrays) == len(parts):
-        kinds = {a.dtype.kind for a in arrays}
-        if "b" in kinds and len(kinds) > 1:
-            raise DataError("a label column mixes booleans and numbers")
-        return np.concatenate(arrays)
-    if arrays:
-        raise DataError("a label column mixes text and numbers")
-    return pa.concat_arrays([p.cast(pa.string()) if p.type != pa.string() else p for p in parts])
-
-
-@dataclass
-class ValueStore:
-    """The non-missing label values (and weights) of a column, for order statistics."""
-
-    values: list[FloatArray] = field(default_factory=list)
-    weights: list[FloatArray] | None = None
-
-    def add(self, y: FloatArray, w: FloatArray | None) -> None:
-        self.values.append(y)
-        if w is not None:
-            self.weights = [*(self.weights or []), w]
-
-    def merge(self, other: ValueStore) -> ValueStore:
-        weights = None
-        if self.weights is not None or other.weights is not None:
-            weights = [
-                *(self.weights or _ones_like(self.values)),
-                *(other.weights or _ones_like(other.values)),
-            ]
-        return ValueStore([*self.values, *other.values], weights)
-
-    def arrays(self) -> tuple[FloatArray, FloatArray | None]:
-        y = np.concatenate(self.values) if self.values else np.zeros(0)
-        w = np.concatenate(self.weights) if self.weights else None
-        return y, w
-
-
-def _ones_like(arrays: list[FloatArray]) -> list[FloatArray]:
-    return [np.ones(a.size) for a in arrays]
 
 
 @dataclass(frozen=True)
@@ -603,14 +287,14 @@ class LabelStats:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values (format in docs/distributed.md); see :meth:`from_dict`."""
-        from .statsio import stats_to_dict
+        from ..statsio import stats_to_dict
 
         return stats_to_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LabelStats:
         """Statistics written by :meth:`to_dict`, possibly on another machine."""
-        from .statsio import stats_from_dict
+        from ..statsio import stats_from_dict
 
         return stats_from_dict(data)
 

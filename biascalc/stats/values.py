@@ -1,0 +1,42 @@
+"""The label values themselves, for losses whose minimiser is an order statistic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .moments import FloatArray
+
+__all__ = ["ValueStore"]
+
+
+@dataclass
+class ValueStore:
+    """The non-missing label values (and weights) of a column, for order statistics."""
+
+    values: list[FloatArray] = field(default_factory=list)
+    weights: list[FloatArray] | None = None
+
+    def add(self, y: FloatArray, w: FloatArray | None) -> None:
+        self.values.append(y)
+        if w is not None:
+            self.weights = [*(self.weights or []), w]
+
+    def merge(self, other: ValueStore) -> ValueStore:
+        weights = None
+        if self.weights is not None or other.weights is not None:
+            weights = [
+                *(self.weights or _ones_like(self.values)),
+                *(other.weights or _ones_like(other.values)),
+            ]
+        return ValueStore([*self.values, *other.values], weights)
+
+    def arrays(self) -> tuple[FloatArray, FloatArray | None]:
+        y = np.concatenate(self.values) if self.values else np.zeros(0)
+        w = np.concatenate(self.weights) if self.weights else None
+        return y, w
+
+
+def _ones_like(arrays: list[FloatArray]) -> list[FloatArray]:
+    return [np.ones(a.size) for a in arrays]
