@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from .api import compute_bias, compute_bias_from_file, result_from_stats
+    from .api import (
+        collect_file_stats,
+        compute_bias,
+        compute_bias_from_counts,
+        compute_bias_from_file,
+        compute_bias_from_prior,
+        compute_bias_from_stats,
+        result_from_stats,
+    )
     from .errors import BiascalcError, ColumnNotFoundError, DataError, OptionError
     from .options import BiasOptions
     from .result import BiasResult
@@ -33,14 +41,22 @@ __all__ = [
     "OptionError",
     "StatsSpec",
     "__version__",
+    "collect_file_stats",
     "compute_bias",
+    "compute_bias_from_counts",
     "compute_bias_from_file",
+    "compute_bias_from_prior",
+    "compute_bias_from_stats",
     "result_from_stats",
 ]
 
 _WHERE = {
+    "collect_file_stats": "api",
     "compute_bias": "api",
+    "compute_bias_from_counts": "api",
     "compute_bias_from_file": "api",
+    "compute_bias_from_prior": "api",
+    "compute_bias_from_stats": "api",
     "result_from_stats": "api",
     "BiascalcError": "errors",
     "ColumnNotFoundError": "errors",

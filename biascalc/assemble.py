@@ -1,0 +1,160 @@
+"""Statistics -> task -> loss -> result: the one place a BiasResult is put together."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import DataError
+from .losses import Loss, LossData
+from .losses.classification import BinaryCrossEntropy, CrossEntropy
+from .options import BiasOptions
+from .result import BiasResult, TargetStatistics
+from .stats import LabelStats
+from .tasks import TaskDecision, decide_task
+
+__all__ = ["WEIGHT_COLUMN", "finish", "result_from_stats"]
+
+#: The name given to ``sample_weight`` when labels come from memory.
+WEIGHT_COLUMN = "__biascalc_weight__"
+
+
+def result_from_stats(
+    stats: LabelStats,
+    options: BiasOptions,
+    *,
+    source: tuple[str, ...] | None = None,
+) -> BiasResult:
+    """Turn label statistics into a result: task -> loss -> bias and expected losses."""
+    names = ", ".join(f"'{t}'" for t in stats.spec.targets)
+    if stats.n_rows == 0:
+        raise DataError(
+            f"no rows with a label in {names}"
+            + (f" ({stats.n_missing} rows have a missing label)" if stats.n_missing else "")
+        )
+    if stats.weighted and stats.weight_sum <= 0:
+        raise DataError(
+            f"the sample weights in '{stats.spec.weight}' are all zero; "
+            "at least one must be positive"
+        )
+    decision = decide_task(
+        stats,
+        task=options.task,
+        family=options.family if options.loss != "auto" else None,
+        classes=options.classes,
+        positive=options.positive,
+    )
+    weight = stats.spec.weight if stats.spec.weight != WEIGHT_COLUMN else "sample_weight"
+    return finish(
+        decision,
+        options,
+        n_samples=stats.n_rows,
+        n_missing=stats.n_missing,
+        weight_sum=stats.weight_sum,
+        targets=stats.spec.targets,
+        weight=weight,
+        stats=stats,
+        source=source,
+    )
+
+
+def finish(
+    decision: TaskDecision,
+    options: BiasOptions,
+    *,
+    n_samples: int | None,
+    n_missing: int,
+    weight_sum: float,
+    targets: tuple[str, ...],
+    weight: str | None,
+    stats: LabelStats | None = None,
+    source: tuple[str, ...] | None = None,
+) -> BiasResult:
+    """A decided task -> the loss's fit and the expected losses -> BiasResult."""
+    statistics = priors = prior_bias = None
+    if decision.task == "regression":
+        assert stats is not None
+        loss = options.loss_for("regression")
+        data = LossData(columns=tuple(stats.columns))
+        statistics = tuple(
+            TargetStatistics(
+                c.name,
+                c.moments.mean,
+                c.moments.variance**0.5,
+                c.moments.minimum,
+                c.moments.maximum,
+            )
+            for c in stats.columns
+        )
+    else:
+        assert decision.class_weight is not None and decision.classes is not None
+        priors = decision.class_weight / weight_sum
+        loss = options.loss_for(decision.task, decision.classes, priors)
+        data = _class_data(decision, priors)
+        prior_bias = _plain(loss, options).fit(data).bias
+    fit = loss.fit(data)
+    zero = loss.mean_loss(data, np.zeros_like(fit.bias))
+    recommended = loss.mean_loss(data, fit.bias)
+    return BiasResult(
+        task=decision.task,
+        task_reason=decision.reason,
+        loss=loss.name,
+        activation=loss.activation,
+        targets=targets,
+        bias=fit.bias,
+        n_samples=n_samples,
+        n_missing=n_missing,
+        expected_loss_zero_bias=zero,
+        expected_loss_recommended=recommended,
+        loss_parameters=loss.parameters(),
+        weight=weight,
+        weight_sum=weight_sum if weight is not None else None,
+        classes=decision.classes,
+        counts=None if decision.counts is None else tuple(int(c) for c in decision.counts),
+        priors=None if priors is None else tuple(float(p) for p in priors),
+        statistics=statistics,
+        prior_bias=prior_bias,
+        outputs=_outputs(decision, targets),
+        explanation=fit.explanation,
+        warnings=(*decision.warnings, *fit.warnings),
+        source=source,
+    )
+
+
+def _class_data(decision: TaskDecision, priors: np.ndarray[Any, np.dtype[np.float64]]) -> LossData:
+    """Class shares -> what the loss works from, per output unit."""
+    assert decision.classes is not None
+    labels = tuple(_label(c) for c in decision.classes)
+    if decision.task == "binary":
+        return LossData(priors=priors[1:], labels=labels[1:])
+    if decision.task == "ordinal":
+        # Output k predicts P(y > c_k) = sum of the shares above class k, k = 0 .. K-2.
+        above = np.clip(1.0 - np.cumsum(priors)[:-1], 0.0, 1.0)
+        return LossData(priors=above, labels=tuple(f"> {c}" for c in labels[:-1]))
+    return LossData(priors=priors, labels=labels)
+
+
+def _outputs(decision: TaskDecision, targets: tuple[str, ...]) -> tuple[str, ...]:
+    """A name for each output unit, in order."""
+    classes = [str(c) for c in decision.classes or ()]
+    if decision.task == "binary":
+        return (classes[1],)
+    if decision.task == "ordinal":
+        return tuple(f"> {c}" for c in classes[:-1])
+    if decision.task == "regression":
+        return targets
+    return tuple(classes)
+
+
+def _plain(loss: Loss, options: BiasOptions) -> Loss:
+    """The same loss without training-time adjustments: its bias is the plain prior."""
+    if loss.family == "multiclass":
+        return CrossEntropy(options.center, eps=options.eps)
+    if loss.family == "binary":
+        return BinaryCrossEntropy(eps=options.eps)
+    return loss
+
+
+def _label(value: object) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
