@@ -238,6 +238,18 @@ Examples:
 @click.option(
     "--explain", is_flag=True, help="Table output: show the formula and the numbers plugged in."
 )
+@click.option(
+    "--engine",
+    type=click.Choice(("local", "dask")),
+    default="local",
+    show_default=True,
+    help="Where to compute: here, or on a Dask cluster (Parquet/CSV paths; biascalc[dask]).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="--engine dask: scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster).",
+)
 @click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
 @click.version_option(__version__, "-V", "--version", prog_name="biascalc")
 @click.pass_context
@@ -355,6 +367,14 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
         pos_weight[0] if pos_weight is not None and len(pos_weight) == 1 else pos_weight
     )
     reading = {k: kw.pop(k) for k in ("weight", "input_format", "delimiter", "encoding")}
+    engine, scheduler = kw.pop("engine"), kw.pop("scheduler")
+    if scheduler is not None and engine != "dask":
+        raise OptionFailure("--scheduler applies to --engine dask only")
+    if engine == "dask" and (given or not paths or "-" in paths):
+        raise OptionFailure(
+            "--engine dask reads Parquet or CSV PATHs; not standard input, "
+            "--prior, --counts or --from-stats"
+        )
     if given:
         if len(given) > 1:
             raise OptionFailure(f"give one of {', '.join(source)}, not {' and '.join(given)}")
@@ -375,9 +395,16 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
     from .options import BiasOptions
 
     options = BiasOptions(**kw)
-    stats, names = api.collect_file_stats(
-        list(paths) or ["-"], list(targets) or None, options=options, **reading
-    )
+    if engine == "dask":
+        from .integrations.dask import collect_path_stats
+
+        stats, names = collect_path_stats(
+            list(paths), list(targets) or None, options=options, scheduler=scheduler, **reading
+        )
+    else:
+        stats, names = api.collect_file_stats(
+            list(paths) or ["-"], list(targets) or None, options=options, **reading
+        )
     if save_stats is not None:
         from .output import check_output_path, write_atomic
 

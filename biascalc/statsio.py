@@ -113,8 +113,14 @@ def _counts_from(d: dict[str, Any] | None) -> ValueCounts | None:
 def _store_to(store: ValueStore | None) -> dict[str, Any] | None:
     if store is None:
         return None
+    from .sketch import SketchStore
+
     y, w = store.arrays()
-    return {"values": y.tolist(), "weights": None if w is None else w.tolist()}
+    out: dict[str, Any] = {"values": y.tolist(), "weights": None if w is None else w.tolist()}
+    if isinstance(store, SketchStore):
+        # The points of a quantile sketch: its ranks may be off by this much weight.
+        out["error"] = store.error
+    return out
 
 
 def _store_from(d: dict[str, Any] | None) -> ValueStore | None:
@@ -122,6 +128,10 @@ def _store_from(d: dict[str, Any] | None) -> ValueStore | None:
         return None
     y = np.asarray(d["values"], dtype=np.float64)
     w = None if d["weights"] is None else [np.asarray(d["weights"], dtype=np.float64)]
+    if "error" in d:
+        from .sketch import SketchStore
+
+        return SketchStore([y], w, float(d["error"]))
     return ValueStore([y], w)
 
 

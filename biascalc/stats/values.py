@@ -24,6 +24,8 @@ class ValueStore:
             self.weights = [*(self.weights or []), w]
 
     def merge(self, other: ValueStore) -> ValueStore:
+        if type(self) is ValueStore and type(other) is not ValueStore:
+            return other.merge(self)  # a sketch's points keep their error bound (sketch.py)
         weights = None
         if self.weights is not None or other.weights is not None:
             weights = [

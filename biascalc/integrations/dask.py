@@ -1,0 +1,237 @@
+"""Dask: the label statistics of a Dask DataFrame, computed and merged inside the cluster.
+
+Each partition is turned into :class:`~biascalc.stats.LabelStats` on the worker that holds
+it; the partial statistics are merged in a tree (fan-in ``split_every``) on the workers;
+only the merged statistics, as a small JSON-able dict, come back to the client.  The label
+column itself never leaves the workers.  Medians, quantiles and the Huber location use a
+:class:`~biascalc.sketch.QuantileSketch` per partition instead of the values, with a
+guaranteed rank error (docs/distributed.md).
+
+Importing this module imports dask; ``pip install 'biascalc[dask]'``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import OptionError
+from ..options import BiasOptions
+from ..result import BiasResult
+from ..sketch import DEFAULT_K, QuantileSketch, approximation_warning
+from ..stats import LabelStats, StatsSpec
+
+try:
+    from dask.base import compute
+    from dask.delayed import delayed
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "biascalc.integrations.dask needs Dask: pip install 'biascalc[dask]'"
+    ) from exc
+
+__all__ = ["collect_path_stats", "collect_stats", "compute_bias"]
+
+#: Partial statistics merged per tree node: a few levels even for many partitions.
+SPLIT_EVERY = 8
+
+# One partition's (or subtree's) statistics: LabelStats without values, and one sketch
+# per target column when order statistics are needed.
+_Part = tuple[LabelStats, list[QuantileSketch] | None]
+
+
+def compute_bias(
+    frame: Any,
+    target: str | Sequence[str],
+    *,
+    weight: str | None = None,
+    sketch_k: int = DEFAULT_K,
+    split_every: int = SPLIT_EVERY,
+    **options: Any,
+) -> BiasResult:
+    """The bias for the label column(s) ``target`` of a Dask DataFrame.
+
+    ``options`` are those of :func:`biascalc.compute_bias` (``task``, ``loss``, ...).
+    Statistics are computed where the partitions live and merged in the cluster; the
+    result equals ``biascalc.compute_bias`` on the same labels (to rounding), except for
+    the mae, quantile and huber losses, which come from a quantile sketch whose rank
+    error bound is stated in the result's warnings.
+
+    >>> import dask.dataframe as dd  # doctest: +SKIP
+    >>> frame = dd.read_parquet("s3://bucket/events/", columns=["clicked"])  # doctest: +SKIP
+    >>> compute_bias(frame, "clicked").bias  # doctest: +SKIP
+    array([-3.47...])
+    """
+    from ..api import result_from_stats
+
+    opts = BiasOptions(**options)
+    stats = collect_stats(
+        frame, target, weight=weight, options=opts, sketch_k=sketch_k, split_every=split_every
+    )
+    result = result_from_stats(stats, opts)
+    note = approximation_warning(stats)
+    return dataclasses.replace(result, warnings=(*result.warnings, note)) if note else result
+
+
+def collect_stats(
+    frame: Any,
+    target: str | Sequence[str],
+    *,
+    weight: str | None = None,
+    options: BiasOptions | None = None,
+    sketch_k: int = DEFAULT_K,
+    split_every: int = SPLIT_EVERY,
+) -> LabelStats:
+    """The merged :class:`LabelStats` of a Dask DataFrame's label column(s).
+
+    Save them with ``stats.to_dict()`` to merge with other parts later.  When the options
+    need order statistics, each column's values are a sketch (its points and weights).
+    """
+    opts = options or BiasOptions()
+    targets = [target] if isinstance(target, str) else list(target)
+    columns = [*targets, *([weight] if weight else [])]
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise OptionError(
+            f"column {', '.join(repr(c) for c in missing)} is not in the data; "
+            f"the columns are {', '.join(map(str, frame.columns))}"
+        )
+    if split_every < 2:
+        raise OptionError("split_every must be at least 2")
+    spec = opts.stats_spec(targets, weight)
+    # Only the needed columns are read (Parquet column projection happens here).
+    partitions = frame[columns].to_delayed()
+    if not partitions:
+        return LabelStats(spec)
+    parts = [delayed(_partition_stats)(p, spec, sketch_k) for p in partitions]
+    while len(parts) > 1:
+        parts = [
+            delayed(_merge_parts)(parts[i : i + split_every])
+            for i in range(0, len(parts), split_every)
+        ]
+    # The last task turns the statistics into plain data: that dict is all that travels back.
+    (data,) = compute(  # type: ignore[no-untyped-call]
+        delayed(_to_dict)(parts[0])
+    )
+    return _from_dict(data)
+
+
+def collect_path_stats(
+    paths: Sequence[str],
+    target: str | Sequence[str] | None = None,
+    *,
+    weight: str | None = None,
+    input_format: str | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    options: BiasOptions | None = None,
+    scheduler: str | None = None,
+) -> tuple[LabelStats, tuple[str, ...]]:
+    """Statistics of Parquet or CSV files (paths, directories, globs) computed on a cluster.
+
+    ``scheduler`` is a Dask scheduler address (``tcp://10.0.0.5:8786``); without it a
+    LocalCluster is started for the call.  Only the label and weight columns are read.
+    The same signature as :func:`biascalc.api.collect_file_stats` (the CLI's ``--engine
+    dask``).
+    """
+    import glob
+    import os
+
+    import dask.dataframe as dd
+    from distributed import Client, LocalCluster
+
+    targets = None if target is None else ([target] if isinstance(target, str) else list(target))
+    fmt = input_format or _format_of(paths)
+    if fmt not in ("parquet", "csv", "tsv"):
+        raise OptionError(f"--engine dask reads Parquet and CSV files, not {fmt}")
+    files: list[str] = []
+    for path in paths:
+        if os.path.isdir(path) and fmt != "parquet":
+            files += sorted(glob.glob(os.path.join(path, "*")))
+        else:
+            files.append(path)
+    sep = delimiter or ("\t" if fmt == "tsv" else ",")
+    columns = None if targets is None else [*targets, *([weight] if weight else [])]
+    if fmt == "parquet":
+        frame = dd.read_parquet(files, columns=columns)
+    else:
+        frame = dd.read_csv(files, usecols=columns, sep=sep, encoding=encoding or "utf-8")
+    if targets is None:
+        names = [c for c in frame.columns if c != weight]
+        if len(names) != 1:
+            raise OptionError(f"the data has {len(names)} columns; name the label with --target")
+        targets = names
+    with _client(scheduler, Client, LocalCluster):
+        stats = collect_stats(frame, targets, weight=weight, options=options)
+    return stats, tuple(paths)
+
+
+def _format_of(paths: Sequence[str]) -> str:
+    name = paths[0].rstrip("/").lower() if paths else ""
+    for ext, fmt in ((".parquet", "parquet"), (".pq", "parquet"), (".tsv", "tsv")):
+        if name.endswith(ext) or f"*{ext}" in name:
+            return fmt
+    import os
+
+    if os.path.isdir(name) and any(f.endswith((".parquet", ".pq")) for f in os.listdir(name)):
+        return "parquet"
+    return "csv"
+
+
+@contextlib.contextmanager
+def _client(address: str | None, client: Any, cluster: Any) -> Iterator[Any]:
+    """A Client on ``address``, or on a LocalCluster started for the call (closed after)."""
+    local = None if address else cluster(dashboard_address=None)
+    try:
+        with client(address or local) as c:
+            yield c
+    finally:
+        if local is not None:
+            local.close()
+
+
+def _partition_stats(frame: Any, spec: StatsSpec, k: int) -> _Part:
+    """Runs on a worker: one pandas partition -> statistics (and sketches)."""
+    import pyarrow as pa
+
+    stats = LabelStats(spec)
+    stats.update(pa.Table.from_pandas(frame, preserve_index=False))
+    if not spec.keep_values:
+        return stats, None
+    sketches = []
+    for col in stats.columns:
+        y, w = col.store.arrays() if col.store is not None else (np.zeros(0), None)
+        sketches.append(QuantileSketch.of(y, w, k))
+        col.store = None  # the values stay on this worker
+    return stats, sketches
+
+
+def _merge_parts(parts: list[_Part]) -> _Part:
+    """Runs on a worker: merge a few partial statistics (one node of the tree)."""
+    stats = parts[0][0]
+    for other, _ in parts[1:]:
+        stats = stats.merge(other)
+    if parts[0][1] is None:
+        return stats, None
+    # One compression per node and column: the error bound counts tree levels.
+    columns = zip(*(sketches or [] for _, sketches in parts), strict=True)
+    return stats, [QuantileSketch.merge_all(column) for column in columns]
+
+
+def _to_dict(part: _Part) -> dict[str, Any]:
+    stats, sketches = part
+    return {
+        "stats": stats.to_dict(),
+        "sketches": None if sketches is None else [s.to_dict() for s in sketches],
+    }
+
+
+def _from_dict(data: dict[str, Any]) -> LabelStats:
+    stats = LabelStats.from_dict(data["stats"])
+    if data["sketches"] is not None:
+        for col, raw in zip(stats.columns, data["sketches"], strict=True):
+            col.store = QuantileSketch.from_dict(raw).to_store()
+    return stats

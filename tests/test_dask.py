@@ -1,0 +1,248 @@
+"""Dask: the statistics computed in a real two-process LocalCluster equal the local ones;
+the quantile sketch keeps its stated rank-error bound."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import biascalc
+from biascalc.errors import DataError, OptionError
+from biascalc.quantiles import weighted_quantile
+from biascalc.sketch import QuantileSketch
+
+pd = pytest.importorskip("pandas")
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("dask.distributed")
+
+from biascalc.integrations.dask import collect_stats, compute_bias  # noqa: E402
+
+RNG = np.random.default_rng(11)
+N = 4000
+FRAME = pd.DataFrame(
+    {
+        "clicked": RNG.random(N) < 0.03,
+        "y01": RNG.integers(0, 2, N),
+        "species": RNG.choice(["cat", "dog", "émeu"], N, p=[0.5, 0.3, 0.2]),
+        "stars": RNG.integers(1, 6, N),
+        "price": RNG.lognormal(3.0, 1.0, N),
+        "visits": RNG.poisson(2.5, N),
+        "tag_a": RNG.integers(0, 2, N),
+        "tag_b": (RNG.random(N) < 0.1).astype(np.int64),
+        "w": RNG.random(N) + 0.05,
+    }
+)
+FRAME.loc[::97, "price"] = np.nan  # missing labels are dropped and counted
+
+CASES = [
+    ("clicked", {}),
+    ("y01", {"loss": "bce"}),
+    ("species", {}),
+    ("stars", {"loss": "cross_entropy"}),
+    ("price", {}),
+    ("price", {"loss": "gamma"}),
+    ("visits", {"loss": "poisson"}),
+    (["tag_a", "tag_b"], {}),
+    (["price", "visits"], {"loss": "mse"}),
+]
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as c,
+    ):
+        yield c
+
+
+@pytest.fixture(scope="module")
+def frame(client: Any) -> Any:
+    return dd.from_pandas(FRAME, npartitions=11)  # 11 partitions: two levels of merges
+
+
+def _local(target: str | list[str], weighted: bool, **options: Any) -> biascalc.BiasResult:
+    labels = FRAME[target]
+    return biascalc.compute_bias(labels, sample_weight=FRAME["w"] if weighted else None, **options)
+
+
+def _assert_same(got: biascalc.BiasResult, want: biascalc.BiasResult) -> float:
+    assert (got.task, got.loss, got.classes, got.counts) == (
+        want.task,
+        want.loss,
+        want.classes,
+        want.counts,
+    )
+    assert (got.n_samples, got.n_missing) == (want.n_samples, want.n_missing)
+    np.testing.assert_allclose(got.bias, want.bias, rtol=1e-12, atol=1e-12)
+    for a, b in [
+        (got.expected_loss_zero_bias, want.expected_loss_zero_bias),
+        (got.expected_loss_recommended, want.expected_loss_recommended),
+    ]:
+        assert a == pytest.approx(b, rel=1e-12, abs=1e-12)
+    return float(np.max(np.abs(got.bias - want.bias)))
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize(("target", "options"), CASES, ids=[str(c[0]) for c in CASES])
+def test_equals_local(
+    frame: Any, target: str | list[str], options: dict[str, Any], weighted: bool
+) -> None:
+    got = compute_bias(frame, target, weight="w" if weighted else None, **options)
+    _assert_same(got, _local(target, weighted, **options))
+
+
+def test_reads_parquet_with_only_the_needed_columns(client: Any) -> None:
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "sample_data" / "fraud_imbalanced.parquet"
+    frame = dd.read_parquet(str(path), columns=["is_fraud", "weight"])
+    got = compute_bias(frame, "is_fraud", weight="weight")
+    want = biascalc.compute_bias_from_file(str(path), "is_fraud", weight="weight")
+    _assert_same(got, want)
+    assert got.weight == "weight"
+
+
+def test_statistics_come_back_as_a_small_json_object(frame: Any) -> None:
+    stats = collect_stats(frame, "species", weight="w")
+    text = json.dumps(stats.to_dict())
+    assert len(text) < 2000  # counts of three classes, not the column
+    assert stats.n_rows == N
+
+
+def _cdf_bracket(y: np.ndarray[Any, Any], w: np.ndarray[Any, Any], b: float) -> tuple[float, float]:
+    total = w.sum()
+    return float(w[y < b].sum() / total), float(w[y <= b].sum() / total)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize(("loss", "q"), [("mae", 0.5), ("quantile", 0.9), ("quantile", 0.05)])
+def test_quantiles_within_the_sketch_bound(frame: Any, loss: str, q: float, weighted: bool) -> None:
+    options: dict[str, Any] = {"loss": loss}
+    if loss == "quantile":
+        options["quantile"] = q
+    # A small sketch (k = 64) so that the bound is tested, not just the exact case.
+    got = compute_bias(frame, "price", weight="w" if weighted else None, sketch_k=64, **options)
+    keep = FRAME["price"].notna().to_numpy()
+    y = FRAME["price"].to_numpy()[keep]
+    w = FRAME["w"].to_numpy()[keep] if weighted else np.ones(y.size)
+    bound = _rank_error(got)
+    assert 0 < bound < 3 / 64  # three levels of compression: partitions and two merges
+    below, upto = _cdf_bracket(y, w, float(got.bias[0]))
+    assert below <= q + bound
+    assert upto >= q - bound
+    exact = weighted_quantile(y, q, w)
+    assert got.bias[0] != exact  # the sketch really is approximate at k = 64
+    # The expected loss is within bound * Lipschitz constant * (max - min).
+    local = _local("price", weighted, **options)
+    spread = float(y.max() - y.min()) * max(q, 1 - q)
+    assert abs(got.expected_loss_zero_bias - local.expected_loss_zero_bias) <= bound * spread
+
+
+def test_huber_within_the_sketch_bound(frame: Any) -> None:
+    delta = 5.0
+    got = compute_bias(frame, "price", weight="w", sketch_k=64, loss="huber", huber_delta=delta)
+    keep = FRAME["price"].notna().to_numpy()
+    y, w = FRAME["price"].to_numpy()[keep], FRAME["w"].to_numpy()[keep]
+    # The estimating equation's residual is at most 2 delta epsilon (docs/distributed.md).
+    residual = np.sum(w * np.clip(y - got.bias[0], -delta, delta)) / w.sum()
+    assert abs(residual) <= 2 * delta * _rank_error(got)
+
+
+def _rank_error(result: biascalc.BiasResult) -> float:
+    (note,) = [w for w in result.warnings if "quantile sketch" in w]
+    return float(note.split("within ")[1].split(" ")[0]) * 1.01  # the note rounds to 2 digits
+
+
+def test_missing_column_and_weights(frame: Any) -> None:
+    with pytest.raises(OptionError, match="'nope' is not in the data"):
+        compute_bias(frame, "nope")
+    bad = dd.from_pandas(FRAME.assign(w=-FRAME["w"]), npartitions=3)
+    with pytest.raises(DataError, match="sample weights must be finite and non-negative"):
+        compute_bias(bad, "y01", weight="w")
+
+
+# --- the sketch itself (no cluster) -------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 400), min_size=1, max_size=12),
+    k=st.integers(2, 40),
+    weighted=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_sketch_rank_error_is_within_its_tracked_bound(
+    sizes: list[int], k: int, weighted: bool, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    parts = [rng.integers(-50, 50, n).astype(np.float64) * rng.random() for n in sizes]
+    weights = [rng.random(n) * 3 if weighted else np.ones(n) for n in sizes]
+    sketches = [QuantileSketch.of(y, w, k) for y, w in zip(parts, weights, strict=True)]
+    levels = 1
+    while len(sketches) > 1:  # a tree with fan-in 3, as the Dask reduction does (fan-in 8)
+        sketches = [
+            QuantileSketch.merge_all(sketches[i : i + 3]) for i in range(0, len(sketches), 3)
+        ]
+        levels += 1
+    (sketch,) = sketches
+    y, w = np.concatenate(parts), np.concatenate(weights)
+    assert len(sketch) <= k
+    assert sketch.total_weight == pytest.approx(w[w > 0].sum())
+    if sketch.total_weight == 0:
+        return
+    assert sketch.rank_error <= levels / k + 1e-12
+    # Measured: the rank of every point (and between points) is within the tracked error.
+    probes = np.concatenate([y, sketch.values, sketch.values - 1e-9])
+    for x in probes:
+        true_le, est_le = w[y <= x].sum(), sketch.weights[sketch.values <= x].sum()
+        true_lt, est_lt = w[y < x].sum(), sketch.weights[sketch.values < x].sum()
+        assert abs(true_le - est_le) <= sketch.error + 1e-9
+        assert abs(true_lt - est_lt) <= sketch.error + 1e-9
+
+
+def test_sketch_is_exact_when_small_and_serialises() -> None:
+    y = np.array([3.0, 1.0, 2.0, 2.0])
+    sketch = QuantileSketch.of(y, k=8)
+    assert sketch.values.tolist() == [1.0, 2.0, 3.0]
+    assert sketch.weights.tolist() == [1.0, 2.0, 1.0]
+    assert sketch.error == 0
+    back = QuantileSketch.from_dict(json.loads(json.dumps(sketch.to_dict())))
+    assert back.values.tolist() == sketch.values.tolist()
+    assert back.weights.tolist() == sketch.weights.tolist()
+    chained = sketch.merge(QuantileSketch.of(np.array([0.5]), k=8))
+    assert chained.values.tolist() == [0.5, 1.0, 2.0, 3.0]
+
+
+def test_cli_engine_dask(client: Any, run: Any) -> None:
+    from pathlib import Path
+
+    path = str(Path(__file__).resolve().parent.parent / "sample_data" / "fraud_imbalanced.parquet")
+    args = [path, "-t", "is_fraud", "-w", "weight", "--format", "json"]
+    address = client.scheduler.address
+    got = run(*args, "--engine", "dask", "--scheduler", address)
+    want = run(*args)
+    assert got.exit_code == 0, got.output
+    assert json.loads(got.output)["bias"] == pytest.approx(json.loads(want.output)["bias"], 1e-12)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["x.parquet", "--scheduler", "tcp://127.0.0.1:1"], "--scheduler applies to --engine dask"),
+        (["--prior", "0.1", "--engine", "dask"], "--engine dask reads Parquet or CSV"),
+        (["-", "--engine", "dask"], "not standard input"),
+    ],
+)
+def test_cli_engine_usage_errors(run: Any, args: list[str], message: str) -> None:
+    result = run(*args)
+    assert result.exit_code == 2
+    assert message in result.output

@@ -1,0 +1,185 @@
+"""Spark (local[2]): statistics aggregated by Spark equal the local computation;
+percentile_approx results stay within the stated rank-error bound."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+import biascalc
+from biascalc.errors import DataError, OptionError
+
+if shutil.which("java") is None:
+    pytest.skip("Spark needs Java", allow_module_level=True)
+pytest.importorskip("pyspark")
+
+from biascalc.integrations.spark import (
+    DEFAULT_ACCURACY,
+    DEFAULT_GRID,
+    collect_stats,
+    compute_bias,
+)
+
+# pyspark imports pandas for its own converters and warns that it does not support pandas 3;
+# biascalc's Spark path uses no pandas.
+pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas")
+
+RNG = np.random.default_rng(5)
+N = 3000
+COLUMNS: dict[str, list[Any]] = {
+    "clicked": (RNG.random(N) < 0.05).tolist(),
+    "y01": RNG.integers(0, 2, N).tolist(),
+    "species": RNG.choice(["cat", "dog", "émeu"], N).tolist(),
+    "stars": RNG.integers(1, 6, N).tolist(),
+    "count": RNG.integers(0, 300, N).tolist(),  # > 20 distinct integers: regression
+    "half": (RNG.integers(0, 2, N) + 0.5).tolist(),  # two non-integral values: binary
+    "price": RNG.lognormal(3.0, 1.0, N).tolist(),
+    "visits": RNG.poisson(2.5, N).tolist(),
+    "tag_a": RNG.integers(0, 2, N).tolist(),
+    "tag_b": (RNG.random(N) < 0.1).astype(int).tolist(),
+    "w": (RNG.random(N) + 0.05).tolist(),
+}
+for i in range(0, N, 97):  # missing labels: null and NaN
+    COLUMNS["price"][i] = None if i % 2 else math.nan
+    COLUMNS["species"][i] = None
+SCHEMA = (
+    "clicked boolean, y01 long, species string, stars int, count long, half double, "
+    "price double, visits long, tag_a long, tag_b long, w double"
+)
+
+CASES = [
+    ("clicked", {}),
+    ("y01", {"loss": "bce"}),
+    ("species", {}),
+    ("stars", {}),
+    ("count", {}),
+    ("half", {}),
+    ("price", {}),
+    ("price", {"loss": "tweedie", "tweedie_power": 1.5}),
+    ("visits", {"loss": "poisson"}),
+    (["tag_a", "tag_b"], {}),
+]
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    from pyspark.sql import SparkSession
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        session = (
+            SparkSession.builder.master("local[2]")
+            .appName("biascalc-tests")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.driver.memory", "512m")
+            .getOrCreate()
+        )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def frame(spark: Any) -> Any:
+    rows = list(zip(*COLUMNS.values(), strict=True))
+    return spark.createDataFrame(rows, SCHEMA).repartition(3).cache()
+
+
+def _local(target: str | list[str], weighted: bool, **options: Any) -> biascalc.BiasResult:
+    import pyarrow as pa
+
+    names = target if isinstance(target, list) else [target]
+    table = pa.table({n: COLUMNS[n] for n in names}, schema=None)
+    return biascalc.compute_bias(table, sample_weight=COLUMNS["w"] if weighted else None, **options)
+
+
+def _assert_same(got: biascalc.BiasResult, want: biascalc.BiasResult) -> None:
+    assert (got.task, got.loss, got.classes, got.counts) == (
+        want.task,
+        want.loss,
+        want.classes,
+        want.counts,
+    )
+    assert (got.n_samples, got.n_missing) == (want.n_samples, want.n_missing)
+    # Which non-integral value is quoted as the example depends on the row order.
+    assert got.task_reason.split(" (e.g.")[0] == want.task_reason.split(" (e.g.")[0]
+    np.testing.assert_allclose(got.bias, want.bias, rtol=1e-12, atol=1e-12)
+    for a, b in [
+        (got.expected_loss_zero_bias, want.expected_loss_zero_bias),
+        (got.expected_loss_recommended, want.expected_loss_recommended),
+    ]:
+        assert a == pytest.approx(b, rel=1e-12, abs=1e-12)
+    assert (got.weight_sum is None) == (want.weight_sum is None)
+    assert (got.weight_sum or 0) == pytest.approx(want.weight_sum or 0, rel=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize(("target", "options"), CASES, ids=[str(c[0]) for c in CASES])
+def test_equals_local(
+    frame: Any, target: str | list[str], options: dict[str, Any], weighted: bool
+) -> None:
+    got = compute_bias(frame, target, weight="w" if weighted else None, **options)
+    _assert_same(got, _local(target, weighted, **options))
+
+
+def test_moments_equal_local(frame: Any) -> None:
+    from biascalc import BiasOptions, LabelStats, StatsSpec
+
+    got = collect_stats(frame, "price", weight="w", options=BiasOptions(loss="mse"))
+    local = LabelStats(StatsSpec(("price",), "w", "never"))
+    import pyarrow as pa
+
+    local.update(pa.table({"price": COLUMNS["price"], "w": COLUMNS["w"]}))
+    a, b = got.columns[0].moments, local.columns[0].moments
+    assert (a.minimum, a.maximum) == (b.minimum, b.maximum)
+    assert a.mean == pytest.approx(b.mean, rel=1e-12)
+    assert a.m2 == pytest.approx(b.m2, rel=1e-12)
+
+
+BOUND = 1 / DEFAULT_ACCURACY + 0.5 / DEFAULT_GRID
+
+
+@pytest.mark.parametrize(("loss", "q"), [("mae", 0.5), ("quantile", 0.9), ("quantile", 0.1)])
+def test_quantiles_within_the_stated_bound(frame: Any, loss: str, q: float) -> None:
+    options: dict[str, Any] = {"loss": loss} | ({"quantile": q} if loss == "quantile" else {})
+    got = compute_bias(frame, "price", **options)
+    y = np.array([v for v in COLUMNS["price"] if v is not None and not math.isnan(v)])
+    b = float(got.bias[0])
+    assert np.mean(y < b) <= q + BOUND
+    assert np.mean(y <= b) >= q - BOUND
+    assert any(f"{BOUND:.2g}" in w for w in got.warnings)
+
+
+def test_huber_residual_within_the_stated_bound(frame: Any) -> None:
+    delta = 5.0
+    got = compute_bias(frame, "price", loss="huber", huber_delta=delta)
+    y = np.array([v for v in COLUMNS["price"] if v is not None and not math.isnan(v)])
+    residual = np.mean(np.clip(y - got.bias[0], -delta, delta))
+    assert abs(residual) <= 2 * delta * BOUND
+
+
+def test_errors(spark: Any, frame: Any) -> None:
+    with pytest.raises(OptionError, match="weighted quantiles"):
+        compute_bias(frame, "price", weight="w", loss="mae")
+    with pytest.raises(OptionError, match="'nope' is not in the data"):
+        compute_bias(frame, "nope")
+    bad = spark.createDataFrame(
+        [(1.0, 1.0), (float("inf"), 1.0), (0.0, -2.0)], "y double, w double"
+    )
+    with pytest.raises(DataError, match="infinite value"):
+        compute_bias(bad, "y")
+    with pytest.raises(DataError, match=r"weight column 'w' has the value -2\.0"):
+        compute_bias(bad, "y", weight="w")
+    text = spark.createDataFrame([("1.5",), ("two",)], "y string")
+    with pytest.raises(DataError, match="holds the text 'two'"):
+        compute_bias(text, "y", loss="mse")
+    empty = spark.createDataFrame([(None,)], "y double")
+    with pytest.raises(DataError, match="no rows with a label"):
+        compute_bias(empty, "y")
