@@ -94,6 +94,7 @@ def finish(
         data = _class_data(decision, priors)
         prior_bias = _plain(loss, options).fit(data).bias
     fit = loss.fit(data)
+    approximate = _approximation_note(stats)
     zero = loss.mean_loss(data, np.zeros_like(fit.bias))
     recommended = loss.mean_loss(data, fit.bias)
     return BiasResult(
@@ -117,9 +118,19 @@ def finish(
         prior_bias=prior_bias,
         outputs=_outputs(decision, targets),
         explanation=fit.explanation,
-        warnings=(*decision.warnings, *fit.warnings),
+        warnings=(*decision.warnings, *fit.warnings, *approximate),
         source=source,
     )
+
+
+def _approximation_note(stats: LabelStats | None) -> tuple[str, ...]:
+    """Order statistics from a quantile sketch say how far off they may be."""
+    if stats is None or not any(c.store is not None for c in stats.columns):
+        return ()
+    from .sketch import approximation_warning
+
+    note = approximation_warning(stats)
+    return (note,) if note else ()
 
 
 def _class_data(decision: TaskDecision, priors: np.ndarray[Any, np.dtype[np.float64]]) -> LossData:

@@ -171,3 +171,21 @@ def test_entropy_is_the_recommended_bce_loss() -> None:
     assert r.expected_loss_recommended == pytest.approx(
         -(p * math.log(p) + (1 - p) * math.log(1 - p)), rel=1e-12
     )
+
+
+def test_value_store_beyond_its_cap_becomes_a_sketch_with_a_stated_bound() -> None:
+    from biascalc.sketch import SketchStore
+
+    rng = np.random.default_rng(5)
+    y = rng.lognormal(size=20_000)
+    spec = StatsSpec(("y",), classes="never", keep_values=True, max_values=3_000)
+    s = stats_of([pa.record_batch({"y": part}) for part in np.array_split(y, 20)], spec)
+    store = s.columns[0].store
+    assert isinstance(store, SketchStore) and store.size <= 3_000
+    bound = store.rank_error
+    assert 0 < bound < 0.02
+    r = result_from_stats(s, BiasOptions(task="regression", loss="mae"))
+    # The median's rank is within the bound: the share of labels below it is 0.5 +- bound.
+    below = float(np.mean(y < r.bias[0]))
+    assert abs(below - 0.5) <= bound + 1 / y.size
+    assert any("quantile sketch" in w for w in r.warnings)

@@ -12,7 +12,6 @@ pandas 3).  Importing this module imports pyspark; ``pip install 'biascalc[spark
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -22,7 +21,7 @@ import numpy as np
 from ..errors import DataError, OptionError
 from ..options import BiasOptions
 from ..result import BiasResult
-from ..sketch import SketchStore, approximation_warning
+from ..sketch import SketchStore
 from ..stats import (
     AUTO_MAX_CLASSES,
     ColumnStats,
@@ -79,9 +78,7 @@ def compute_bias(
 
     opts = BiasOptions(**options)
     stats = collect_stats(frame, target, weight=weight, options=opts, accuracy=accuracy, grid=grid)
-    result = result_from_stats(stats, opts)
-    note = approximation_warning(stats)
-    return dataclasses.replace(result, warnings=(*result.warnings, note)) if note else result
+    return result_from_stats(stats, opts)  # states a sketch's error bound in its warnings
 
 
 def collect_stats(

@@ -19,9 +19,12 @@ class ValueStore:
     weights: list[FloatArray] | None = None
 
     def add(self, y: FloatArray, w: FloatArray | None) -> None:
+        # Weights stay aligned with values: unit weights fill in on whichever side lacks them.
+        if w is not None and self.weights is None:
+            self.weights = _ones_like(self.values)
+        if self.weights is not None:
+            self.weights.append(np.ones(y.size) if w is None else w)
         self.values.append(y)
-        if w is not None:
-            self.weights = [*(self.weights or []), w]
 
     def merge(self, other: ValueStore) -> ValueStore:
         if type(self) is ValueStore and type(other) is not ValueStore:
@@ -33,6 +36,11 @@ class ValueStore:
                 *(other.weights or _ones_like(other.values)),
             ]
         return ValueStore([*self.values, *other.values], weights)
+
+    @property
+    def size(self) -> int:
+        """How many values are held."""
+        return sum(v.size for v in self.values)
 
     def arrays(self) -> tuple[FloatArray, FloatArray | None]:
         y = np.concatenate(self.values) if self.values else np.zeros(0)
