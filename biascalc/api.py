@@ -138,6 +138,7 @@ def collect_file_stats(
     delimiter: str | None = None,
     encoding: str | None = None,
     options: BiasOptions | None = None,
+    progress: bool = False,
 ) -> tuple[LabelStats, tuple[str, ...]]:
     """Read files into label statistics (and the input names), without deciding anything.
 
@@ -149,7 +150,11 @@ def collect_file_stats(
     paths = [path] if isinstance(path, str) else list(path)
     targets = None if target is None else ([target] if isinstance(target, str) else list(target))
     with open_dataset(
-        paths, input_format=input_format, delimiter=delimiter, encoding=encoding
+        paths,
+        input_format=input_format,
+        delimiter=delimiter,
+        encoding=encoding,
+        progress=progress,
     ) as dataset:
         targets = dataset.resolve_targets(targets, weight)
         columns = [*targets, *([weight] if weight else [])]

@@ -250,6 +250,11 @@ Examples:
     metavar="ADDRESS",
     help="--engine dask: scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster).",
 )
+@click.option(
+    "--no-progress",
+    is_flag=True,
+    help="No progress bar on stderr (default: one for long reads when stderr is a terminal).",
+)
 @click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
 @click.version_option(__version__, "-V", "--version", prog_name="biascalc")
 @click.pass_context
@@ -367,6 +372,7 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
         pos_weight[0] if pos_weight is not None and len(pos_weight) == 1 else pos_weight
     )
     reading = {k: kw.pop(k) for k in ("weight", "input_format", "delimiter", "encoding")}
+    progress = not kw.pop("no_progress")
     engine, scheduler = kw.pop("engine"), kw.pop("scheduler")
     if scheduler is not None and engine != "dask":
         raise OptionFailure("--scheduler applies to --engine dask only")
@@ -403,7 +409,11 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
         )
     else:
         stats, names = api.collect_file_stats(
-            list(paths) or ["-"], list(targets) or None, options=options, **reading
+            list(paths) or ["-"],
+            list(targets) or None,
+            options=options,
+            progress=progress,
+            **reading,
         )
     if save_stats is not None:
         from .output import check_output_path, write_atomic

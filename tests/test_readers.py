@@ -16,7 +16,8 @@ from biascalc import readers
 from biascalc.api import compute_bias_from_file
 from biascalc.errors import DataError
 from biascalc.output import check_output_path, write_atomic
-from biascalc.readers import CsvReader, _decimal_commas, _sniff_delimiter, open_dataset
+from biascalc.readers import CsvReader, open_dataset
+from biascalc.readers._csv import _decimal_commas, _sniff_delimiter
 
 
 def _column(path: Path | list[Path], column: str = "y", **kw: object) -> list[object]:
@@ -83,6 +84,58 @@ def test_unclosed_quote_is_located(write_text: Callable[..., Path]) -> None:
     path = write_text('y,x\n1,2\n0,3\n1,"x\n0,4\n')
     with pytest.raises(DataError, match="starts on line 4"):
         _column(path)
+
+
+def test_unclosed_quote_many_blocks_before_the_end(
+    write_text: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pyarrow says the row "straddles two block boundaries"; the user hears about the quote.
+    monkeypatch.setattr(readers, "CSV_BLOCK_BYTES", 1024)
+    path = write_text('y,x\n1,2\n0,"x\n' + "1,2\n" * 5000)
+    with pytest.raises(DataError, match=r"never closed.*starts on line 3"):
+        _column(path)
+
+
+def test_unclosed_quote_in_the_last_block(
+    write_text: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(readers, "CSV_BLOCK_BYTES", 1024)
+    path = write_text("y,x\n" + "1,2\n" * 5000 + '0,"x\n' + "1,2\n" * 50)
+    with pytest.raises(DataError, match=r"never closed.*starts on line 5002"):
+        _column(path)
+
+
+@pytest.mark.parametrize("stray", ["", '1,5" screen\n'])
+def test_fields_spanning_lines_are_not_an_open_quote(
+    write_text: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, stray: str
+) -> None:
+    # Wherever the last blocks start (often inside a quoted field), a closed file passes.
+    monkeypatch.setattr(readers, "CSV_BLOCK_BYTES", 1024)
+    rows = "".join(f'{i % 2},"line one\nline {i}\n"\n' for i in range(3000))
+    path = write_text("y,x\n" + rows + stray)
+    assert len(_column(path)) == 3000 + bool(stray)
+
+
+def test_quoted_field_longer_than_a_block(
+    write_text: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(readers, "CSV_BLOCK_BYTES", 1024)
+    path = write_text('y,x\n1,2\n0,"' + "a\n" * 5000 + '"\n1,3\n')
+    result = compute_bias_from_file(str(path), "y")
+    assert result.n_samples == 3
+
+
+def test_tuning_constants_set_on_the_package_reach_the_readers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from biascalc.readers import _common
+
+    default = readers.CSV_BLOCK_BYTES
+    with monkeypatch.context() as patch:
+        patch.setattr(readers, "CSV_BLOCK_BYTES", 1234)
+        assert _common.CSV_BLOCK_BYTES == 1234
+    assert _common.CSV_BLOCK_BYTES == readers.CSV_BLOCK_BYTES == default == 1 << 20
+    assert readers.BATCH_ROWS == 1 << 18
 
 
 @pytest.mark.parametrize("codec", ["gzip", "bz2", "zstd"])

@@ -1,0 +1,71 @@
+"""Readers: paths (or standard input) -> Arrow record batches of only the needed columns.
+
+Formats: CSV (delimiter sniffed), TSV, Parquet, JSON Lines, Arrow IPC / Feather v2.
+Text formats may be gzip-, bz2- or zstd-compressed; compression is recognised from the
+file's first bytes, so the extension need not say.  The format comes from the extension
+(``.csv.gz`` -> CSV), from ``input_format``, or from the file's magic bytes (which is how
+Parquet, Arrow and JSON Lines piped into standard input are recognised).
+
+Everything streams: CSV and JSON are parsed in blocks by pyarrow, Parquet is read by row
+group / batch, Arrow files are memory-mapped.  Several paths, a directory or a glob are
+one data set; hive partition folders (``year=2024/``) become columns.
+
+Modules, one job each: ``_common`` (formats, sniffing, errors, counted streams),
+``_csv``, ``_columnar`` (Parquet, JSON Lines, Arrow), ``_paths`` (directories, globs,
+standard input), ``_partitions`` (hive folders) and ``_dataset`` (:class:`Dataset`,
+:func:`open_dataset`).
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+
+from . import _common
+from ._columnar import ArrowReader, JsonLinesReader, ParquetReader
+from ._common import _HEADER_LIMIT as _HEADER_LIMIT  # shrunk by tests
+from ._common import _SAMPLE_BYTES as _SAMPLE_BYTES
+from ._common import (
+    BATCH_ROWS,
+    CSV_BLOCK_BYTES,
+    FORMATS,
+    FileReader,
+    escaped,
+    quoted,
+)
+from ._csv import CsvReader
+from ._dataset import Dataset, open_dataset
+from ._partitions import PartitionedReader
+
+__all__ = [
+    "BATCH_ROWS",
+    "CSV_BLOCK_BYTES",
+    "FORMATS",
+    "ArrowReader",
+    "CsvReader",
+    "Dataset",
+    "FileReader",
+    "JsonLinesReader",
+    "ParquetReader",
+    "PartitionedReader",
+    "escaped",
+    "open_dataset",
+    "quoted",
+]
+
+
+class _Package(types.ModuleType):
+    """Setting a tuning constant on the package (``readers.CSV_BLOCK_BYTES = 1024``, as
+    tests do) sets it in ``_common``, where the readers look it up at call time.
+
+    The documented way to customise module attributes: Python reference, "Customizing
+    module attribute access" (``sys.modules[__name__].__class__``).
+    """
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in _common.TUNABLES:
+            setattr(_common, name, value)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -1,0 +1,184 @@
+"""Parquet, JSON Lines and Arrow IPC / Feather readers.
+
+Parquet is read batch by batch (``BATCH_ROWS`` rows), only the needed columns, with text
+columns dictionary-encoded as Parquet stores them; Arrow files are memory-mapped; JSON
+Lines are parsed in blocks by pyarrow.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..errors import DataError
+from . import _common
+from ._common import (
+    _CORRUPT_HINT,
+    Codec,
+    _as_io,
+    _data_error,
+    _open_tallied,
+    _read_head,
+    _Tally,
+    quoted,
+)
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+
+def _share(size: int, done: int, whole: int) -> int:
+    """Bytes of a file of ``size`` bytes counted as read when ``done`` of ``whole`` are."""
+    return size if whole <= 0 else size * min(done, whole) // whole
+
+
+@dataclass
+class ParquetReader:
+    path: str
+    name: str
+    column_names: list[str] = field(default_factory=list)
+    _file: pq.ParquetFile = field(init=False, repr=False)
+    _rows_done: int = field(default=0, init=False, repr=False)
+    _size: int = field(default=0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            self._file = pq.ParquetFile(self.path)
+        except (pa.ArrowException, OSError) as exc:
+            raise _data_error(self.name, "Parquet", exc, _CORRUPT_HINT) from None
+        self.column_names = list(self._file.schema_arrow.names)
+        self._size = os.path.getsize(self.path)
+
+    @property
+    def bytes_read(self) -> int:
+        # Parquet is read by row group; the share of rows read stands in for the bytes.
+        return _share(self._size, self._rows_done, self._file.metadata.num_rows)
+
+    def batches(self, columns: Sequence[str]) -> Iterator[pa.RecordBatch]:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = self._file.schema_arrow
+        # Text columns come back dictionary-encoded, as Parquet stores them: the counts
+        # then work on the dictionary codes instead of hashing every string again.
+        text = [c for c in columns if pa.types.is_string(schema.field(c).type)]
+        self._rows_done = 0
+        try:
+            source = pq.ParquetFile(self.path, read_dictionary=text) if text else self._file
+            for batch in source.iter_batches(batch_size=_common.BATCH_ROWS, columns=list(columns)):
+                self._rows_done += batch.num_rows
+                yield batch
+        except (pa.ArrowException, OSError) as exc:
+            raise _data_error(self.name, "Parquet", exc, _CORRUPT_HINT) from None
+
+
+@dataclass
+class JsonLinesReader:
+    path: str
+    name: str
+    compression: Codec | None = None
+    column_names: list[str] = field(default_factory=list)
+    _tally: _Tally | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        head, _ = _read_head(self.path, self.compression, self.name)
+        if head.removeprefix(codecs.BOM_UTF8).lstrip().startswith(b"["):
+            raise DataError(
+                f"{quoted(self.name)} holds one JSON array; biascalc reads JSON Lines (one object "
+                "per line): convert it, for example with  jq -c '.[]' in.json > out.jsonl"
+            )
+        self.column_names = list(self._open().schema.names)
+        self._tally = None
+
+    @property
+    def bytes_read(self) -> int:
+        return self._tally.bytes if self._tally is not None else 0
+
+    def _open(self) -> pa.RecordBatchReader:
+        import pyarrow as pa
+        import pyarrow.json as pjson
+
+        try:
+            stream, self._tally = _open_tallied(self.path, self.compression)
+            options = pjson.ReadOptions(block_size=_common.CSV_BLOCK_BYTES)
+            return pjson.open_json(_as_io(stream), read_options=options)
+        except (pa.ArrowException, OSError) as exc:
+            raise self._error(exc) from None
+
+    def _error(self, exc: Exception) -> DataError:
+        if "Empty JSON file" in str(exc):
+            return DataError(f"{quoted(self.name)} is empty; it needs one JSON object per line")
+        hint = 'each line must be one JSON object such as {"y": 1}'
+        return _data_error(self.name, "JSON Lines", exc, hint)
+
+    def batches(self, columns: Sequence[str]) -> Iterator[pa.RecordBatch]:
+        import pyarrow as pa
+
+        try:
+            for batch in self._open():
+                yield _select(batch, columns)
+        except (pa.ArrowException, OSError) as exc:
+            raise self._error(exc) from None
+
+
+def _select(batch: pa.RecordBatch, columns: Sequence[str]) -> pa.RecordBatch:
+    import pyarrow as pa
+
+    arrays = []
+    for c in columns:
+        idx = batch.schema.get_field_index(c)
+        arrays.append(batch.column(idx) if idx >= 0 else pa.nulls(batch.num_rows))
+    return pa.RecordBatch.from_arrays(arrays, names=list(columns))
+
+
+@dataclass
+class ArrowReader:
+    path: str
+    name: str
+    column_names: list[str] = field(default_factory=list)
+    _done: tuple[int, int] = field(default=(0, 1), init=False, repr=False)
+    _size: int = field(default=0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.column_names = list(self._open().schema.names)
+        self._size = os.path.getsize(self.path)
+
+    @property
+    def bytes_read(self) -> int:
+        return _share(self._size, *self._done)
+
+    def _open(self) -> pa.ipc.RecordBatchFileReader | pa.ipc.RecordBatchStreamReader:
+        import pyarrow as pa
+
+        try:
+            return pa.ipc.open_file(pa.memory_map(self.path))
+        except (pa.ArrowException, OSError):
+            pass
+        try:
+            return pa.ipc.open_stream(pa.memory_map(self.path))
+        except (pa.ArrowException, OSError) as exc:
+            raise _data_error(self.name, "Arrow IPC / Feather", exc, _CORRUPT_HINT) from None
+
+    def batches(self, columns: Sequence[str]) -> Iterator[pa.RecordBatch]:
+        import pyarrow as pa
+
+        reader = self._open()
+        try:
+            if isinstance(reader, pa.ipc.RecordBatchFileReader):
+                for i in range(reader.num_record_batches):
+                    yield reader.get_batch(i).select(list(columns))
+                    self._done = (i + 1, reader.num_record_batches)
+            else:
+                # A stream does not say how many batches follow: done only at the end.
+                for batch in reader:
+                    yield batch.select(list(columns))
+                self._done = (1, 1)
+        except (pa.ArrowException, OSError) as exc:
+            raise _data_error(self.name, "Arrow IPC / Feather", exc, _CORRUPT_HINT) from None

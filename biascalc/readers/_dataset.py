@@ -1,0 +1,252 @@
+"""One or more files as one data set: columns checked, batches folded into statistics."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from ..errors import ColumnNotFoundError, DataError, OptionError
+from ._columnar import ArrowReader, JsonLinesReader, ParquetReader
+from ._common import (
+    FORMATS,
+    FileReader,
+    _compression,
+    _refuse_archives,
+    _sniff_format,
+    _Widen,
+    escaped,
+    quoted,
+)
+from ._csv import CsvReader
+from ._partitions import PartitionedReader, with_partitions
+from ._paths import _expand, _is_stream, _remove_spool, _spool
+
+if TYPE_CHECKING:
+    from ..progress import Progress
+    from ..stats import LabelStats
+
+
+class Dataset:
+    """One or more files read as one data set (they must share the needed columns).
+
+    ``progress``, when set, is told the bytes read so far after every batch (see
+    :mod:`biascalc.progress`) and closed when :meth:`collect` ends.
+    """
+
+    def __init__(
+        self, readers: list[FileReader], cleanup: list[str], progress: Progress | None = None
+    ) -> None:
+        self.readers = readers
+        self._cleanup = cleanup
+        self.progress = progress
+
+    def close(self) -> None:
+        """Remove the temporary copies of standard input and pipes."""
+        for path in self._cleanup:
+            _remove_spool(path)
+        self._cleanup.clear()
+
+    def __enter__(self) -> Dataset:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+    @property
+    def names(self) -> list[str]:
+        return [r.name for r in self.readers]
+
+    def resolve_targets(self, targets: Sequence[str] | None, weight: str | None) -> list[str]:
+        """Check the requested columns exist (with suggestions); default a lone column."""
+        first = self.readers[0]
+        if not targets:
+            if len(first.column_names) == 1:
+                targets = list(first.column_names)
+            else:
+                shown = _show_columns(first.column_names)
+                raise OptionError(
+                    f"{quoted(first.name)} has {len(first.column_names)} columns ({shown}); "
+                    "say which holds the labels with --target"
+                )
+        wanted = [*targets, *([weight] if weight else [])]
+        for reader in self.readers:
+            for name in wanted:
+                _check_column(name, reader)
+        if weight is not None and weight in targets:
+            raise OptionError(f"column {quoted(weight)} cannot be both a target and the weight")
+        if len(set(targets)) != len(targets):
+            raise OptionError("a --target column is named more than once")
+        for reader in self.readers:
+            inner = reader.inner if isinstance(reader, PartitionedReader) else reader
+            if isinstance(inner, CsvReader) and weight is not None:
+                inner.types.setdefault(weight, "float64")
+                inner.weight_columns = frozenset([weight])
+        return list(targets)
+
+    def collect(self, make_stats: Callable[[], LabelStats], columns: Sequence[str]) -> LabelStats:
+        """Read the columns of every file into one set of statistics.
+
+        Each file is folded into its own statistics, then merged, so that line numbers
+        in error messages count from the top of the file they name.
+        """
+        try:
+            # Each column may widen twice; CSV blocks may grow three times (1 -> 512 MiB).
+            for _attempt in range(2 * len(columns) + 4):
+                try:
+                    return self._collect_once(make_stats, columns)
+                except _Widen:
+                    continue
+            raise DataError("could not settle the column types of the input")  # pragma: no cover
+        finally:
+            # Also on errors: the bar must be gone before the message is printed.
+            if self.progress is not None:
+                self.progress.close()
+
+    def _collect_once(
+        self, make_stats: Callable[[], LabelStats], columns: Sequence[str]
+    ) -> LabelStats:
+        total = make_stats()
+        progress = self.progress
+        size = sum(os.path.getsize(r.path) for r in self.readers) if progress else 0
+        done = 0
+        for reader in self.readers:
+            part = make_stats()
+            try:
+                for batch in reader.batches(columns):
+                    part.update(batch)
+                    if progress is not None:
+                        progress.update(done + reader.bytes_read, size)
+            except DataError as exc:
+                if len(self.readers) > 1 and quoted(reader.name) not in str(exc):
+                    raise type(exc)(f"in {quoted(reader.name)}: {exc}") from None
+                raise
+            total = total.merge(part)
+            done += os.path.getsize(reader.path) if progress else 0
+        if total.rows_seen == 0:
+            where = (
+                f"{quoted(self.readers[0].name)} has"
+                if len(self.readers) == 1
+                else "the inputs have"
+            )
+            raise DataError(f"{where} column names but no rows of data; add rows of labels")
+        return total
+
+
+def _show_columns(names: Sequence[str], limit: int = 12) -> str:
+    shown = ", ".join(escaped(n) for n in names[:limit])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+def _check_column(name: str, reader: FileReader) -> None:
+    names = reader.column_names
+    hits = names.count(name)
+    if hits > 1:
+        raise DataError(
+            f"column {quoted(name)} appears {hits} times in the header of {quoted(reader.name)}; "
+            "rename the copies so it is unique"
+        )
+    if hits == 1:
+        return
+    message = (
+        f"column {quoted(name)} not found in {quoted(reader.name)}; "
+        f"columns are: {_show_columns(names)}"
+    )
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    folded = [n for n in names if n.strip().casefold() == name.strip().casefold()]
+    suggestion = folded[0] if folded else (close[0] if close else None)
+    if suggestion is not None:
+        message += f"; did you mean {quoted(suggestion)}?"
+    raise ColumnNotFoundError(message)
+
+
+def open_dataset(
+    paths: Sequence[str],
+    *,
+    input_format: str | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    progress: bool | Progress = False,
+) -> Dataset:
+    """Open files (or ``"-"`` for standard input) as one data set.
+
+    A directory is every data file below it, with hive partition folders
+    (``year=2024/``) as columns; a glob is every file it matches.  ``progress=True``
+    draws a progress bar on standard error when it is a terminal and the read is long
+    (:class:`biascalc.progress.ProgressBar`); or pass your own :class:`Progress`.
+
+    >>> ds = open_dataset(["sample_data/wine.csv"])  # doctest: +SKIP
+    >>> ds.readers[0].column_names[:2]  # doctest: +SKIP
+    ['alcohol', 'malic_acid']
+    """
+    if input_format is not None and input_format not in FORMATS:
+        raise OptionError(
+            f"unknown --input-format {input_format!r}; choose one of {', '.join(FORMATS)}"
+        )
+    if delimiter is not None and len(delimiter) != 1:
+        if delimiter in ("\\t", "tab"):
+            delimiter = "\t"
+        else:
+            raise OptionError(f"--delimiter must be one character, not {delimiter!r}")
+    if not paths:
+        paths = ["-"]
+    readers: list[FileReader] = []
+    bases: list[str | None] = []
+    cleanup: list[str] = []
+    dataset = Dataset(readers, cleanup)
+    try:
+        for given in paths:
+            for found in _expand(given):
+                path = found.path
+                name = "<stdin>" if path == "-" else path
+                if path == "-" or _is_stream(path):
+                    path = _spool(path)
+                    cleanup.append(path)
+                    if os.path.getsize(path) == 0:
+                        raise DataError(
+                            f"{'standard input' if name == '<stdin>' else repr(name)} is empty; "
+                            "pipe a file into biascalc or pass a path"
+                        )
+                readers.append(_open_one(path, name, input_format, delimiter, encoding))
+                bases.append(found.base)
+        readers[:] = with_partitions(readers, bases)
+    except BaseException:
+        dataset.close()
+        raise
+    if progress is True:
+        from ..progress import ProgressBar
+
+        dataset.progress = ProgressBar()
+    elif progress is not False:
+        dataset.progress = progress
+    return dataset
+
+
+def _open_one(
+    path: str,
+    name: str,
+    input_format: str | None,
+    delimiter: str | None,
+    encoding: str | None,
+) -> FileReader:
+    try:
+        _refuse_archives(path, name)
+        fmt = input_format or _sniff_format(path, name)
+        if fmt == "parquet":
+            return ParquetReader(path, name)
+        if fmt == "arrow":
+            return ArrowReader(path, name)
+        compression = _compression(path)
+        if fmt == "jsonl":
+            return JsonLinesReader(path, name, compression)
+        if fmt == "tsv" and delimiter is None:
+            delimiter = "\t"
+        return CsvReader(path, name, delimiter, encoding, compression)
+    except PermissionError:
+        raise DataError(f"cannot read {quoted(name)}: permission denied") from None
+    except IsADirectoryError:
+        raise DataError(f"{quoted(name)} is a directory") from None

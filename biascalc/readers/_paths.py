@@ -1,0 +1,139 @@
+"""From what the user typed to files: directories, globs, standard input and pipes.
+
+A directory is every data file below it (sorted; names starting with ``.`` or ``_`` are
+skipped, as Spark, Hive and pyarrow.dataset skip them).  Standard input and named pipes
+are copied once to a temporary file, so they can be sniffed and re-read (CSV type
+widening reads a file again) in bounded memory.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import difflib
+import glob
+import os
+import shutil
+import stat
+import sys
+import tempfile
+from dataclasses import dataclass
+
+from ..errors import DataError
+from ._common import _DATA_SUFFIXES, _sniff_ext, quoted
+
+_WILDCARDS = "*?["
+
+
+@dataclass(frozen=True)
+class Found:
+    """A file to read, and the folder its hive partition keys are counted from (if any)."""
+
+    path: str
+    base: str | None = None
+
+
+def _expand(path: str) -> list[Found]:
+    if path == "-":
+        return [Found(path)]
+    if os.path.isdir(path):
+        return [Found(f, path) for f in _walk(path)]
+    if any(ch in path for ch in _WILDCARDS) and not os.path.exists(path):
+        matches = sorted(p for p in glob.glob(path, recursive=True) if os.path.isfile(p))
+        if not matches:
+            raise DataError(f"no files match {quoted(path)}")
+        base = _glob_base(path)
+        return [Found(m, base) for m in matches]
+    if not os.path.exists(path):
+        raise DataError(_not_found(path))
+    if not os.path.isfile(path) and not _is_stream(path):
+        raise DataError(f"{quoted(path)} is not a file or a directory; give a data file")
+    return [Found(path)]
+
+
+def _walk(path: str) -> list[str]:
+    found: list[str] = []
+    other: list[str] = []
+    for root, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+        for f in sorted(files):
+            if f.startswith((".", "_")):
+                continue
+            (found if _sniff_ext(f) else other).append(os.path.join(root, f))
+    if not found:
+        besides = (
+            f" (it holds {len(other)} other files, such as {quoted(other[0])})" if other else ""
+        )
+        raise DataError(
+            f"directory {quoted(path)} holds no data files{besides}; biascalc reads "
+            f"{_DATA_SUFFIXES} files, optionally compressed"
+        )
+    return found
+
+
+def _glob_base(pattern: str) -> str:
+    """The folders of a pattern before its first wildcard: ``data/year=*/*.csv`` -> ``data``."""
+    parts = pattern.replace(os.altsep or os.sep, os.sep).split(os.sep)
+    fixed = []
+    for part in parts[:-1]:
+        if any(ch in part for ch in _WILDCARDS):
+            break
+        fixed.append(part)
+    return os.sep.join(fixed) or ("/" if pattern.startswith(os.sep) else ".")
+
+
+def _not_found(path: str) -> str:
+    folder, base = os.path.split(path)
+    if folder and not os.path.isdir(folder):
+        return f"file {quoted(path)} not found: folder {quoted(folder)} does not exist"
+    try:
+        siblings = sorted(os.listdir(folder or "."))
+    except OSError:
+        siblings = []
+    close = difflib.get_close_matches(base, siblings, n=1, cutoff=0.8)
+    folded = [s for s in siblings if s.casefold() == base.casefold()]
+    suggestion = folded[0] if folded else (close[0] if close else None)
+    if suggestion is None:
+        return f"file {quoted(path)} not found"
+    return (
+        f"file {quoted(path)} not found; did you mean {quoted(os.path.join(folder, suggestion))}?"
+    )
+
+
+def _is_stream(path: str) -> bool:
+    mode = os.stat(path).st_mode
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
+
+
+#: Temporary copies not yet removed; a safety net at exit for data sets never closed (an
+#: error traceback can keep a Dataset alive until the interpreter ends).
+_SPOOLED: set[str] = set()
+
+
+def _remove_spool(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+    _SPOOLED.discard(path)
+
+
+@atexit.register
+def _remove_all_spools() -> None:
+    for path in list(_SPOOLED):
+        _remove_spool(path)
+
+
+def _spool(source: str) -> str:
+    """Copy standard input (``"-"``) or a pipe to a temporary file that can be re-read."""
+    fd, tmp = tempfile.mkstemp(prefix="biascalc-stdin-")
+    _SPOOLED.add(tmp)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            if source == "-":
+                shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
+            else:
+                with open(source, "rb") as src:
+                    shutil.copyfileobj(src, out, 1 << 20)
+    except BaseException:
+        _remove_spool(tmp)
+        raise
+    return tmp
