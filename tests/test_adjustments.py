@@ -378,3 +378,34 @@ def test_cli_prior_with_a_path_is_refused(
     result = run(write_csv({"y": [0, 1]}), "--prior", "0.3")
     assert result.exit_code == 2
     assert "--prior replaces the data" in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "python", "pytorch", "keras", "jax"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--prior", "0.1", "--loss", "focal"],
+        ["--prior", "0.2,0.5,0.3", "--task", "ordinal"],
+        ["--counts", "a=90,b=10", "--pos-weight", "4", "--label-smoothing", "0.1"],
+        ["--prior", "0.6,0.3,0.1", "--class-weight", "balanced", "--center"],
+    ],
+    ids=["focal", "ordinal", "pos-weight+smoothing", "class-weight"],
+)
+def test_every_adjustment_in_every_format(
+    run: Callable[..., Any], fmt: str, args: list[str]
+) -> None:
+    result = run(*args, "-f", fmt)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() and result.stderr == ""
+    if fmt == "python":
+        namespace: dict[str, Any] = {}
+        exec(result.stdout, {"__builtins__": {}}, namespace)
+        assert all(np.isfinite(namespace["OUTPUT_BIAS"]))
+
+
+def test_numpy_format_with_adjustments(run: Callable[..., Any], tmp_path: Any) -> None:
+    out = tmp_path / "bias.npy"
+    assert (
+        run("--prior", "0.2,0.5,0.3", "--task", "ordinal", "-f", "numpy", "-o", out).exit_code == 0
+    )
+    np.testing.assert_allclose(special.expit(np.load(out)), [0.8, 0.3], rtol=1e-12)
