@@ -189,3 +189,21 @@ def test_value_store_beyond_its_cap_becomes_a_sketch_with_a_stated_bound() -> No
     below = float(np.mean(y < r.bias[0]))
     assert abs(below - 0.5) <= bound + 1 / y.size
     assert any("quantile sketch" in w for w in r.warnings)
+
+
+def test_dictionary_coded_text_counts_like_plain_text() -> None:
+    rng = np.random.default_rng(9)
+    words = pa.array([f"w{i}" for i in range(50)])
+    other = pa.array([f"w{i}" for i in range(25, 75)])
+    batches, plain = [], []
+    for dictionary in (words, words, words, other, words):  # shared, then a new dictionary
+        codes = rng.integers(0, len(dictionary), 200)
+        batch = pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), dictionary)
+        batches.append(pa.record_batch({"y": batch}))
+        plain.append(pa.record_batch({"y": batch.cast(pa.string())}))
+    spec = StatsSpec(("y",), classes="always")
+    coded = stats_of(batches, spec).columns[0].counts.result()  # type: ignore[union-attr]
+    expected = stats_of(plain, spec).columns[0].counts.result()  # type: ignore[union-attr]
+    assert coded is not None and expected is not None
+    assert coded[0] == expected[0]
+    np.testing.assert_array_equal(coded[1], expected[1])

@@ -47,13 +47,44 @@ class ValueCounts:
     parts: list[CountPart] = field(default_factory=list)
     overflowed: bool = False
     _buffered_rows: int = 0
+    # Batches that share one dictionary (the batches of a Parquet row group) are summed
+    # on its codes and become one part when the dictionary changes.
+    _shared: tuple[Any, npt.NDArray[np.int64], FloatArray] | None = None
 
     def add(self, values: Keys, weights: FloatArray | None) -> None:
         """Count one batch of non-null values (NumPy or Arrow) with their weights, if any."""
         if self.overflowed or len(values) == 0:
             return
+        import pyarrow as pa
+
+        if isinstance(values, pa.DictionaryArray):
+            self._add_coded(values, weights)
+            return
         keys, index = _encode(values)
         self._append(_aggregate(keys, index, None, weights))
+
+    def _add_coded(self, values: Any, weights: FloatArray | None) -> None:
+        dictionary = values.dictionary
+        index = to_numpy(values.indices).astype(np.intp)
+        n = len(dictionary)
+        counts = np.bincount(index, minlength=n).astype(np.int64)
+        wsum = np.asarray(
+            counts if weights is None else np.bincount(index, weights, n), dtype=np.float64
+        )
+        shared = self._shared
+        if shared is not None and not _same_buffers(shared[0], dictionary):
+            self._flush()
+        if self._shared is None:
+            self._shared = (dictionary, counts, wsum)
+        else:
+            _, c, w = self._shared
+            self._shared = (dictionary, c + counts, w + wsum)
+
+    def _flush(self) -> None:
+        if self._shared is not None:
+            dictionary, counts, wsum = self._shared
+            self._shared = None
+            self._append(_aggregate(dictionary, np.arange(len(dictionary)), counts, wsum))
 
     def _append(self, part: CountPart) -> None:
         if len(part) > self.limit:
@@ -68,6 +99,7 @@ class ValueCounts:
         self.parts, self.overflowed, self._buffered_rows = [], True, 0
 
     def _compact(self) -> None:
+        self._flush()
         if self.overflowed or len(self.parts) <= 1:
             return
         keys = _concat_keys([p.keys for p in self.parts])
@@ -80,6 +112,8 @@ class ValueCounts:
             self._overflow()
 
     def merge(self, other: ValueCounts) -> ValueCounts:
+        self._flush()
+        other._flush()
         out = ValueCounts(min(self.limit, other.limit))
         out.overflowed = self.overflowed or other.overflowed
         if not out.overflowed:
@@ -109,6 +143,18 @@ class ValueCounts:
 
 #: Integer labels spanning fewer values than this are counted with a dense bincount.
 _DENSE_SPAN = 1 << 22
+
+
+def _same_buffers(a: Any, b: Any) -> bool:
+    """Whether two Arrow arrays are views of the same memory (a cheap identity test)."""
+    if a is b:
+        return True
+    if len(a) != len(b) or a.offset != b.offset:
+        return False
+    return all(
+        (x is None and y is None) or (x is not None and y is not None and x.address == y.address)
+        for x, y in zip(a.buffers(), b.buffers(), strict=True)
+    )
 
 
 def _encode(values: Keys) -> tuple[Keys, npt.NDArray[np.intp]]:
