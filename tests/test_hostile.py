@@ -703,3 +703,23 @@ def test_help_still_imports_nothing_heavy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert proc.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [
+        (b"null\n", 1),
+        (b'{"y": 1}\nnull\n', 2),
+        (b'{"y": 1}\n{"y": 0}\n  null \n{"y": 1}\n', 3),
+        (b'{"y": 1}\nnull', 2),
+        (b'{"y": 1}\n' * 10 + b"null\n" * 50_000, 11),  # blocks that start with null lines
+    ],
+)
+def test_null_lines_in_json_lines(
+    run: Callable[..., Any], write_text: Callable[..., Path], content: bytes, line: int
+) -> None:
+    # pyarrow 26's JSON reader segfaults on blocks that start with `null` lines.
+    result = run(write_text(content, "labels.jsonl"), "-t", "y")
+    assert result.exit_code == 1
+    assert f"line {line} is null, not a JSON object" in result.stderr
+    assert result.stdout == ""

@@ -8,10 +8,12 @@ Lines are parsed in blocks by pyarrow.
 from __future__ import annotations
 
 import codecs
+import io
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DataError
 from . import _common
@@ -86,6 +88,7 @@ class JsonLinesReader:
     compression: Codec | None = None
     column_names: list[str] = field(default_factory=list)
     _tally: _Tally | None = field(default=None, init=False, repr=False)
+    _guard: _NullLines | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         head, _ = _read_head(self.path, self.compression, self.name)
@@ -94,8 +97,21 @@ class JsonLinesReader:
                 f"{quoted(self.name)} holds one JSON array; biascalc reads JSON Lines (one object "
                 "per line): convert it, for example with  jq -c '.[]' in.json > out.jsonl"
             )
-        self.column_names = list(self._open().schema.names)
+        reader = self._open()
+        try:
+            self.column_names = list(reader.schema.names)
+        finally:
+            _drain(reader)
+        self._check_nulls()
         self._tally = None
+
+    def _check_nulls(self) -> None:
+        line = self._guard.null_line if self._guard is not None else None
+        if line is not None:
+            raise DataError(
+                f"{quoted(self.name)} line {line} is null, not a JSON object; "
+                'each line must be one JSON object such as {"y": 1}'
+            )
 
     @property
     def bytes_read(self) -> int:
@@ -108,7 +124,8 @@ class JsonLinesReader:
         try:
             stream, self._tally = _open_tallied(self.path, self.compression)
             options = pjson.ReadOptions(block_size=_common.CSV_BLOCK_BYTES)
-            return pjson.open_json(_as_io(stream), read_options=options)
+            self._guard = _NullLines(stream, self.name)
+            return pjson.open_json(_as_io(self._guard), read_options=options)
         except (pa.ArrowException, OSError) as exc:
             raise self._error(exc) from None
 
@@ -121,11 +138,105 @@ class JsonLinesReader:
     def batches(self, columns: Sequence[str]) -> Iterator[pa.RecordBatch]:
         import pyarrow as pa
 
+        reader = self._open()
         try:
-            for batch in self._open():
+            for batch in reader:
+                if self._guard is not None and self._guard.null_line is not None:
+                    break
                 yield _select(batch, columns)
         except (pa.ArrowException, OSError) as exc:
+            _drain(reader)
+            self._check_nulls()  # a null line may be what pyarrow tripped over
             raise self._error(exc) from None
+        except GeneratorExit:  # the caller stopped early (an error in a later batch)
+            _drain(reader)
+            raise
+        _drain(reader)
+        self._check_nulls()
+
+
+def _drain(reader: pa.RecordBatchReader) -> None:
+    """Let pyarrow's reading thread finish before an error unwinds past the reader.
+
+    Raising while it still reads ahead aborts the process ("terminate called without an
+    active exception"); reading to the end (or to pyarrow's own error) is always safe.
+    """
+    import pyarrow as pa
+
+    try:
+        for _ in reader:
+            pass
+    except (pa.ArrowException, OSError):
+        pass
+
+
+class _NullLines(io.RawIOBase):
+    """Hides lines that start with the JSON literal ``null`` from pyarrow, and remembers them.
+
+    pyarrow 26's JSON reader crashes the process (a segmentation fault) on such lines
+    (``null``, ``null null``, ``nullx``, ...); any other non-object line it reports as an
+    error.  So the bytes are
+    scanned on their way to pyarrow (a regular expression in C, ~1 GB/s): each ``null`` line
+    becomes ``{}`` padded to the same length, and the reader raises the usual one-line error
+    for the first of them once pyarrow is done with the block (raising inside pyarrow's
+    reading thread would abort the process).  Chunks are handed on at line ends, so a
+    ``null`` is never split between two reads.
+    """
+
+    # A line whose first token is null (after a BOM or blanks), whatever follows.
+    _PATTERN = re.compile(rb"(?m)^(?:\xef\xbb\xbf)?[ \t\r\x0b\x0c]*null[^\n]*")
+
+    def __init__(self, stream: io.RawIOBase, name: str) -> None:
+        super().__init__()
+        self._stream = stream
+        self._held = b""  # an unfinished short last line, kept for the next read
+        self._at_line_start = True
+        self._lines = 0
+        self.null_line: int | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        while True:
+            data = (
+                self._stream.read(size) if size is not None and size >= 0 else self._stream.read()
+            )
+            data = bytes(data or b"")
+            buf = self._held + data
+            if not data:
+                out, self._held = buf, b""
+            else:
+                cut = buf.rfind(b"\n") + 1
+                if len(buf) - cut <= 16:  # a short unfinished line might still become "null"
+                    out, self._held = buf[:cut], buf[cut:]
+                else:
+                    out, self._held = buf, b""
+            if out or not data:
+                return self._scrub(out)
+
+    def _scrub(self, out: bytes) -> bytes:
+        start = 0 if self._at_line_start else out.find(b"\n") + 1
+        if start or self._at_line_start:
+            found = self._PATTERN.search(out, start)
+            if found is not None:
+                if self.null_line is None:
+                    self.null_line = self._lines + out.count(b"\n", 0, found.start()) + 1
+                out = self._PATTERN.sub(lambda m: b"{}".ljust(len(m.group()), b" "), out)
+        self._lines += out.count(b"\n")
+        if out:
+            self._at_line_start = out.endswith(b"\n")
+        return out
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._stream.close()
+        super().close()
 
 
 def _select(batch: pa.RecordBatch, columns: Sequence[str]) -> pa.RecordBatch:
