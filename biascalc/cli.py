@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -35,6 +36,8 @@ LOSS_CHOICES = (
 )
 FORMAT_CHOICES = ("table", "json", "python", "pytorch", "keras", "jax", "numpy")
 INPUT_FORMATS = ("csv", "tsv", "parquet", "jsonl", "arrow")
+#: -o FILE without --format: the format its extension names.
+OUTPUT_EXTENSIONS = {".json": "json", ".npy": "numpy", ".py": "python"}
 # Options that belong to one loss: (option name, parameter, the loss it needs).
 LOSS_PARAMETERS = (
     ("--huber-delta", "huber_delta", "huber"),
@@ -106,7 +109,7 @@ Examples:
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog=EPILOG,
 )
-@click.argument("paths", nargs=-1, metavar="[PATH]...")
+@click.argument("paths", nargs=-1, metavar="[PATH]...", type=click.Path())
 @click.option(
     "-t",
     "--target",
@@ -173,7 +176,8 @@ Examples:
 @click.option(
     "--prior",
     metavar="P[,P...]",
-    help="No data: the positive rate (binary) or the class probabilities (multiclass).",
+    help="No data: the positive rate (binary), the class probabilities (multiclass or "
+    "--task ordinal; they sum to 1), or each label's positive rate (--task multilabel).",
 )
 @click.option("--counts", metavar="LABEL=N,...", help="No data: the count of each class.")
 @click.option(
@@ -181,11 +185,13 @@ Examples:
     "from_stats",
     multiple=True,
     metavar="FILE",
+    type=click.Path(),
     help="No data: merge statistics saved with --save-stats (repeat for each part).",
 )
 @click.option(
     "--save-stats",
     metavar="FILE",
+    type=click.Path(),
     help="Also write the label statistics as JSON, to merge with other parts later.",
 )
 @click.option(
@@ -213,13 +219,15 @@ Examples:
     type=click.Choice(FORMAT_CHOICES),
     default="table",
     show_default=True,
-    help="Output format.",
+    help="Output format: a report, JSON, code to paste, or a .npy file (numpy, with -o).",
 )
 @click.option(
     "-o",
     "--output",
     metavar="FILE",
-    help="Write the result to FILE (atomically) instead of stdout.",
+    type=click.Path(),
+    help="Write the result to FILE (atomically) instead of stdout; FILE.json, .npy or .py "
+    "choose the format when --format is not given.",
 )
 @click.option(
     "--layer",
@@ -320,6 +328,9 @@ def _compute(ctx: click.Context, paths: Sequence[str], targets: Sequence[str], *
             raise OptionFailure(f"{option} applies to --loss {loss} only")
     output = kw.pop("output")
     fmt = kw.pop("fmt")
+    if output is not None and ctx.get_parameter_source("fmt") is click.core.ParameterSource.DEFAULT:
+        # -o bias.json / bias.npy / bias.py: the file name says the format.
+        fmt = OUTPUT_EXTENSIONS.get(os.path.splitext(output)[1].lower(), fmt)
     layer = kw.pop("layer")
     if (
         ctx.get_parameter_source("layer") is not click.core.ParameterSource.DEFAULT

@@ -87,7 +87,7 @@ def decide_task(
         task, reason = "regression", "the loss is a regression loss"
     elif family == "binary":
         task = "multilabel" if len(cols) > 1 else "binary"
-        reason = "the loss is binary cross-entropy"
+        reason = "the loss is a sigmoid loss"
     elif family == "multiclass":
         task, reason = "multiclass", "the loss is cross-entropy"
     elif family == "ordinal":
@@ -124,6 +124,8 @@ def _detect_single(col: ColumnStats) -> tuple[Task, str]:
             raise DataError(
                 f"column '{col.name}' has more distinct values than biascalc can treat as classes"
             )
+        assert counted is not None
+        _refuse_stray_text(col.name, values, counted[1].tolist())
         return (
             "multiclass",
             f"text labels with {len(values)} distinct values {format_values(values)}",
@@ -143,6 +145,34 @@ def _detect_single(col: ColumnStats) -> tuple[Task, str]:
         f"integers with more than {AUTO_MAX_CLASSES} distinct values "
         f"(from {_num(col.moments.minimum)} to {_num(col.moments.maximum)})",
     )
+
+
+def _refuse_stray_text(name: str, values: Sequence[object], counts: Sequence[int]) -> None:
+    """A numeric column with a few typos is read as text; say so instead of guessing.
+
+    Triggers when at least two distinct values are numbers and the rest are at most three
+    values on under 1 % of the rows: '12..5' in a price column, 'abc' in a 0/1 column.
+    """
+    if len(values) > 100_000:
+        return
+    text = [(v, c) for v, c in zip(values, counts, strict=True) if not _is_number(v)]
+    numbers = len(values) - len(text)
+    rows = sum(counts)
+    if numbers >= 2 and 0 < len(text) <= 3 and sum(c for _, c in text) < 0.01 * rows:
+        shown = ", ".join(repr(v) for v, _ in text)
+        raise DataError(
+            f"column '{name}' holds numbers except {sum(c for _, c in text)} row(s) with text "
+            f"({shown}); fix or empty those cells, or pass --task multiclass to treat every "
+            "value as a class label"
+        )
+
+
+def _is_number(value: object) -> bool:
+    try:
+        float(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def _num(x: float) -> str:
@@ -192,8 +222,9 @@ def _classify(
     counted = col.counts.result() if col.counts is not None else None
     if counted is None:
         raise DataError(
-            f"column '{col.name}' has more distinct values than a classification task allows "
-            "(or is not integral); use --task regression"
+            f"column '{col.name}' does not hold class labels (too many distinct values, or "
+            "numbers that are not whole); for a numeric target use a regression loss such as "
+            "--loss mse, or --task regression"
         )
     seen, seen_counts, seen_weights = counted
     if not seen:
@@ -215,6 +246,10 @@ def _classify(
     pos = None if positive is None else coerce_label(positive, col.kind, "--positive")
     if task == "binary":
         if pos is not None and pos not in order:
+            if len(order) >= 2:
+                raise OptionError(
+                    f"--positive {pos!r} is not one of the classes {format_values(order)}"
+                )
             order.append(pos)
         if len(order) == 1:
             order, note = _complete_single_class(col, order[0])
@@ -226,11 +261,16 @@ def _classify(
             )
         if pos is not None:
             order = [order[0] if order[1] == pos else order[1], pos]
-    elif task == "ordinal" and len(order) < 2:
+    elif task == "ordinal" and classes is None and col.kind == "string":
+        warnings.append(
+            f"ordinal classes are text, ordered by code point: {format_values(order)}; "
+            "if that is not their order, give it with --classes"
+        )
+    if task == "ordinal" and len(order) < 2:
         raise DataError(
             f"an ordinal task needs at least 2 classes, but column '{col.name}' has {len(order)}"
         )
-    elif pos is not None:
+    if task != "binary" and pos is not None:
         raise OptionError("--positive only applies to binary tasks")
     index = {v: i for i, v in enumerate(order)}
     counts = np.zeros(len(order), np.int64)

@@ -137,9 +137,18 @@ class Dataset:
         return total
 
 
-def _show_columns(names: Sequence[str], limit: int = 12) -> str:
-    shown = ", ".join(escaped(n) for n in names[:limit])
-    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+def _show_columns(names: Sequence[str], limit: int = 30) -> str:
+    """All the column names, or the first and the last ones (labels are often last)."""
+    if len(names) <= limit:
+        return ", ".join(escaped(n) for n in names)
+    head, tail = names[: limit - 6], names[-5:]
+    skipped = len(names) - len(head) - len(tail)
+    return (
+        ", ".join(escaped(n) for n in head)
+        + f", ... {skipped} more ..., "
+        + ", ".join(escaped(n) for n in tail)
+        + f" ({len(names)} in all)"
+    )
 
 
 def _check_column(name: str, reader: FileReader) -> None:

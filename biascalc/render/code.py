@@ -130,7 +130,7 @@ def _parameter(value: object, ascii_only: bool) -> str:
         return _literal(str(value), ascii_only)
 
 
-def _header(result: BiasResult, ascii_only: bool) -> list[str]:
+def _header(result: BiasResult, ascii_only: bool, defines_classes: bool = False) -> list[str]:
     """Provenance comments.  Lines 1-2 are fixed text (see the module docstring)."""
 
     def names(values: Any) -> str:
@@ -163,7 +163,7 @@ def _header(result: BiasResult, ascii_only: bool) -> list[str]:
         lines.append(f"# rows: {result.n_samples}{missing}")
     lines.append(f"# {n} output unit{'s' if n != 1 else ''}; {_expected_loss(result)}")
     if result.classes is not None:
-        lines += _classes_comment(result, ascii_only)
+        lines += _classes_comment(result, ascii_only, defines_classes)
     return lines
 
 
@@ -177,7 +177,7 @@ def _expected_loss(result: BiasResult) -> str:
     )
 
 
-def _classes_comment(result: BiasResult, ascii_only: bool) -> list[str]:
+def _classes_comment(result: BiasResult, ascii_only: bool, defines_classes: bool) -> list[str]:
     """What each output unit means, for classification results."""
     assert result.classes is not None
     if result.task == "multilabel":
@@ -185,7 +185,14 @@ def _classes_comment(result: BiasResult, ascii_only: bool) -> list[str]:
     if result.task == "binary" and len(result.bias) == 1:
         return [f"# The output is the logit of class {_literal(result.classes[-1], ascii_only)}."]
     if result.task == "multiclass" and len(result.classes) == len(result.bias):
-        return ["# One logit per class, in the order of CLASSES."]
+        if defines_classes:
+            return ["# One logit per class, in the order of CLASSES."]
+        # Snippets without a CLASSES list still say which output is which class; labels
+        # are repr() literals, so none can end the comment.
+        shown = ", ".join(_literal(c, ascii_only) for c in result.classes[:_MAX_NAMED])
+        extra = len(result.classes) - _MAX_NAMED
+        more = f", ... ({extra} more: --format python or json lists them all)" if extra > 0 else ""
+        return [f"# One logit per class, in this order: {shown}{more}"]
     # Other tasks (ordinal: output k is the logit of P(y > class k)): name the outputs.
     outputs: tuple[object, ...] = tuple(getattr(result, "outputs", ()))
     if len(outputs) != len(result.bias):
@@ -215,7 +222,7 @@ def render_python(result: BiasResult, **context: Any) -> str:
     (['a', 'b'], True)
     """
     ascii_only = _ascii_only(context)
-    lines = [*_header(result, ascii_only), *_wrap("OUTPUT_BIAS = ", _bias_items(result))]
+    lines = [*_header(result, ascii_only, True), *_wrap("OUTPUT_BIAS = ", _bias_items(result))]
     if result.classes is not None:
         lines += _wrap("CLASSES = ", [_literal(c, ascii_only) for c in result.classes])
     return _render(lines)

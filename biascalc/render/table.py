@@ -108,7 +108,8 @@ def _class_rows(d: Any, unicode: bool) -> list[str]:
     classes, priors, bias = d["classes"], d["priors"], d["bias"]
     counts = d["counts"] or [None] * len(classes)
     task = d["task"]
-    head = ["label" if task == "multilabel" else "class", "count", "share", "", "", ""]
+    share = "weighted share" if d["weight"] else "share"
+    head = ["label" if task == "multilabel" else "class", "count", share, "", "", ""]
     if task != "ordinal":
         head[4] = "bias"
     body = []
@@ -134,4 +135,6 @@ def _class_rows(d: Any, unicode: bool) -> list[str]:
         out.append("")
         rows = [[f"P(y {name})", _num(b)] for name, b in zip(d["outputs"], bias, strict=True)]
         out += _grid([["output", "bias"], *rows[:MAX_ROWS]], {1})
+        if len(rows) > MAX_ROWS:
+            out.append(f"  ... {len(rows) - MAX_ROWS:,} more outputs (see --format json)")
     return out
