@@ -236,3 +236,22 @@ def test_help_does_not_import_heavy_modules() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert proc.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "check"), [("bias.json", "json"), ("bias.npy", "npy"), ("bias.py", "py")]
+)
+def test_output_extension_chooses_the_format(
+    run: Callable[..., Any], write_csv: Callable[..., Path], tmp_path: Path, name: str, check: str
+) -> None:
+    out = tmp_path / name
+    assert run(write_csv({"y": [0, 1, 1]}), "-o", out).exit_code == 0
+    if check == "json":
+        assert json.loads(out.read_text())["classes"] == [0, 1]
+    elif check == "npy":
+        assert out.read_bytes().startswith(b"\x93NUMPY")
+    else:
+        assert "OUTPUT_BIAS = " in out.read_text()
+    # An explicit --format wins over the extension.
+    assert run(write_csv({"y": [0, 1, 1]}), "-o", out, "--format", "table").exit_code == 0
+    assert out.read_text(errors="replace").startswith("source")

@@ -142,3 +142,29 @@ def test_log_link_domains() -> None:
 def test_all_missing_is_an_error() -> None:
     with pytest.raises(DataError, match="no rows with a label"):
         compute_bias([None, None, float("nan")])
+
+
+def test_numbers_with_a_stray_typo_are_an_error_not_classes() -> None:
+    prices = [f"{10 + i * 0.37:.2f}" for i in range(300)] + ["12..5"]
+    with pytest.raises(DataError, match=r"holds numbers except 1 row\(s\) with text \('12..5'\)"):
+        compute_bias(prices)
+    with pytest.raises(DataError, match="'abc'"):
+        compute_bias(["0", "1"] * 100 + ["abc"])
+    # Asked for explicitly, the values are classes; real text classes are not affected.
+    assert compute_bias(["0", "1"] * 100 + ["abc"], task="multiclass").classes == ("0", "1", "abc")
+    assert compute_bias(["0", "1", "unknown"] * 10).task == "multiclass"
+
+
+def test_positive_must_name_a_class() -> None:
+    with pytest.raises(OptionError, match=r"--positive 'Malignant' is not one of the classes"):
+        compute_bias(["benign", "malignant"], positive="Malignant")
+
+
+def test_text_ordinal_classes_warn_about_their_order() -> None:
+    r = compute_bias(["low", "medium", "high", "low"], task="ordinal")
+    assert r.classes == ("high", "low", "medium")
+    assert any("ordered by code point" in w for w in r.warnings)
+    r = compute_bias(
+        ["low", "medium", "high", "low"], task="ordinal", classes=["low", "medium", "high"]
+    )
+    assert not any("ordered by code point" in w for w in r.warnings)
