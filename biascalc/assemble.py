@@ -28,6 +28,8 @@ def result_from_stats(
 ) -> BiasResult:
     """Turn label statistics into a result: task -> loss -> bias and expected losses."""
     names = ", ".join(f"'{t}'" for t in stats.spec.targets)
+    if stats.n_rows == 0 and stats.rows_seen == 0:
+        raise DataError("there are no labels: the input has no rows")
     if stats.n_rows == 0:
         raise DataError(
             f"no rows with a label in {names}"

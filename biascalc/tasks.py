@@ -153,9 +153,12 @@ def _refuse_stray_text(name: str, values: Sequence[object], counts: Sequence[int
     Triggers when at least two distinct values are numbers and the rest are at most three
     values on under 1 % of the rows: '12..5' in a price column, 'abc' in a 0/1 column.
     """
-    if len(values) > 100_000:
-        return
-    text = [(v, c) for v, c in zip(values, counts, strict=True) if not _is_number(v)]
+    text: list[tuple[object, int]] = []
+    for v, c in zip(values, counts, strict=True):
+        if not _is_number(v):
+            text.append((v, c))
+            if len(text) > 3:
+                return  # real text labels: stop early (a vocabulary has 100,000 of them)
     numbers = len(values) - len(text)
     rows = sum(counts)
     if numbers >= 2 and 0 < len(text) <= 3 and sum(c for _, c in text) < 0.01 * rows:
