@@ -45,6 +45,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", help="the CSV file biascalc read")
     parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument(
+        "--drop",
+        action="append",
+        default=[],
+        metavar="COL",
+        help="a column not to use as a feature (e.g. another encoding of the label)",
+    )
     args = parser.parse_args()
 
     result = json.load(sys.stdin)
@@ -57,7 +64,7 @@ def main() -> int:
         sys.exit(f"this example does not implement the loss parameters {sorted(unknown)}")
 
     frame = pd.read_csv(args.data).dropna(subset=result["targets"])
-    skip = {*result["targets"], result["weight"]}
+    skip = {*result["targets"], result["weight"], *args.drop}
     columns = frame[[c for c in frame.select_dtypes("number").columns if c not in skip]]
     standardised = (columns - columns.mean()) / columns.std(ddof=0).replace(0, 1)
     x = torch.tensor(standardised.to_numpy(np.float32))
