@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,11 @@ def result_from_stats(
         raise DataError(
             f"no rows with a label in {names}"
             + (f" ({stats.n_missing} rows have a missing label)" if stats.n_missing else "")
+        )
+    if stats.weighted and not math.isfinite(stats.weight_sum):
+        raise DataError(
+            f"the sample weights in '{stats.spec.weight}' add up to more than the largest "
+            "floating-point number; divide them by a constant (only their ratios matter)"
         )
     if stats.weighted and stats.weight_sum <= 0:
         raise DataError(

@@ -96,13 +96,25 @@ def compute_bias_from_prior(prior: float | Sequence[float], **options: Any) -> B
 
 def _prior_classes(opts: BiasOptions, task: str, k: int) -> tuple[Any, ...]:
     n_classes = 2 if task == "binary" else k
-    if opts.classes is None:
-        return tuple(range(n_classes))
-    if len(opts.classes) != n_classes:
+    classes = tuple(range(n_classes)) if opts.classes is None else tuple(opts.classes)
+    if len(classes) != n_classes:
         raise OptionError(
-            f"--classes names {len(opts.classes)} classes but --prior describes {n_classes}"
+            f"--classes names {len(classes)} classes but --prior describes {n_classes}"
         )
-    return tuple(opts.classes)
+    if opts.positive is None:
+        return classes
+    if task != "binary":
+        raise OptionError("--positive only applies to binary tasks")
+    # The prior is the rate of the last class; --positive must name that class.
+    names = [str(c) for c in classes]
+    if str(opts.positive) not in names:
+        raise OptionError(f"--positive {opts.positive!r} is not one of the classes {list(classes)}")
+    if names.index(str(opts.positive)) != 1:
+        raise OptionError(
+            f"--prior {classes[1]!r}'s rate is given, but --positive names {opts.positive!r}: "
+            "give the positive class's rate, or list it last in --classes"
+        )
+    return classes
 
 
 def _typed_labels(labels: list[object]) -> list[object]:

@@ -96,18 +96,39 @@ def decide_task(
         task = "binary" if len(classes) == 2 else "multiclass"
         reason = f"--classes names {len(classes)} classes"
     if len(cols) > 1:
-        return _decide_multi(stats, task, reason)
+        decision = _decide_multi(stats, task, reason)
+        _refuse_class_options(decision, classes, positive)
+        return decision
     col = cols[0]
     if task == "auto":
         task, reason = _detect_single(col)
     if task == "regression":
         _require_numeric(col)
-        return TaskDecision("regression", reason)
+        decision = TaskDecision("regression", reason)
+        _refuse_class_options(decision, classes, positive)
+        return decision
     if task == "multilabel":
-        return _decide_multi(stats, task, reason)
+        decision = _decide_multi(stats, task, reason)
+        _refuse_class_options(decision, classes, positive)
+        return decision
     if task not in ("binary", "multiclass", "ordinal"):
         raise OptionError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
     return _classify(col, task, reason, classes, positive)
+
+
+def _refuse_class_options(decision: TaskDecision, classes: object, positive: object) -> None:
+    """--classes and --positive name the classes of one target; never ignore them silently."""
+    if decision.task == "regression" and (classes is not None or positive is not None):
+        raise OptionError(
+            f"--classes and --positive apply to classification, but the task is regression "
+            f"({decision.reason}); pass --task binary or --task multiclass to treat the labels "
+            "as classes"
+        )
+    if decision.task == "multilabel" and (classes is not None or positive is not None):
+        raise OptionError(
+            "--classes and --positive do not apply to multilabel targets: each target column "
+            "is one output, with 1 as its positive value"
+        )
 
 
 def _detect_single(col: ColumnStats) -> tuple[Task, str]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import OptionError
 from .base import DEFAULT_EPS, MAX_LINES, Fit, FloatArray, Loss, LossData, fmt, more_lines
 
 __all__ = ["BinaryCrossEntropy", "CrossEntropy", "softplus"]
@@ -179,7 +180,13 @@ class CrossEntropy(Loss):
         """C_k and the normaliser Z = sum_k c_k p_k of the docstring."""
         c = np.ones_like(p) if self.class_weight is None else self.class_weight
         e = self.label_smoothing
-        return c * ((1 - e) * p + e / p.size), float(np.dot(c, p))
+        z = float(np.dot(c, p))
+        if not z > 0:
+            raise OptionError(
+                "--class-weight gives weight 0 to every class present in the data; "
+                "at least one of them needs a positive weight"
+            )
+        return c * ((1 - e) * p + e / p.size), z
 
     def fit(self, data: LossData) -> Fit:
         coef, _ = self.coefficients(data.p)

@@ -89,7 +89,11 @@ class _ValueLoss(_RegressionLoss):
         return True
 
     def _values(self, col: ColumnStats) -> tuple[FloatArray, FloatArray | None]:
-        assert col.store is not None, "statistics were collected without the values"
+        if col.store is None:
+            raise DataError(
+                f"the {self.name} loss needs the label values, which these statistics of "
+                f"'{col.name}' do not hold; collect them again with --loss {self.name}"
+            )
         return col.store.arrays()
 
     def _column_loss(self, col: ColumnStats, b: float) -> float:
@@ -192,15 +196,15 @@ class _LogLinkLoss(_RegressionLoss):
         for col in data.columns:
             self._check(col)
             mean = col.moments.mean
-            if mean < self.eps:
+            if mean <= 0:  # every label is 0: log(0) = -inf
                 warnings.append(
-                    f"column '{col.name}' has mean {mean!r}; it was clipped to {self.eps} "
+                    f"column '{col.name}' has mean {mean!r}; it was raised to {self.eps} "
                     "so log(mean) stays finite"
                 )
                 mean = self.eps
             bias.append(math.log(mean))
         lines = [
-            f"{c.name}: b = log({fmt(max(c.moments.mean, self.eps))}) = {fmt(b)}"
+            f"{c.name}: b = log({fmt(math.exp(b))}) = {fmt(b)}"
             for c, b in zip(data.columns, bias, strict=True)
         ]
         formula = "b = log(weighted mean of y), the deviance minimiser under a log link"
@@ -256,6 +260,12 @@ class Tweedie(_LogLinkLoss):
 
     def _column_loss(self, col: ColumnStats, b: float) -> float:
         p, mean = self.power, np.float64(col.moments.mean)
+        missing = [k for k in self.extra_means() if k not in col.extra.means]
+        if missing:
+            raise DataError(
+                f"the {self.name} loss needs the mean of {missing[0]} of '{col.name}', which "
+                f"these statistics do not hold; collect them again with --loss {self.name}"
+            )
         (extra,) = (col.extra.mean(k) for k in self.extra_means())
         if p == 1:
             return float(extra - mean * b - mean + np.exp(b))

@@ -184,7 +184,10 @@ def _encode(values: Keys) -> tuple[Keys, npt.NDArray[np.intp]]:
         if values.dtype.kind in "iu" and values.size:
             lo, hi = int(values.min()), int(values.max())
             if hi - lo < _DENSE_SPAN:
-                return np.arange(lo, hi + 1, dtype=values.dtype), (values - lo).astype(np.intp)
+                # Subtract in 64 bits: int8 values 200 apart would wrap around.
+                wide = np.int64 if values.dtype.kind == "i" else np.uint64
+                index = np.subtract(values, lo, dtype=wide).astype(np.intp)
+                return np.arange(lo, hi + 1, dtype=values.dtype), index
         keys, index = np.unique(values, return_inverse=True)
         return keys, index.astype(np.intp)
     encoded = values.dictionary_encode()  # hashing in C++; loads pyarrow.compute

@@ -224,7 +224,8 @@ class LabelStats:
             w = None if w is None else w[mask]
         else:
             keep = None
-        self.weight_sum += float(np.sum(w)) if w is not None else n_keep
+        with np.errstate(over="ignore"):  # an overflowing total is reported later
+            self.weight_sum += float(np.sum(w)) if w is not None else n_keep
         for col, (arr, values) in zip(self.columns, columns, strict=True):
             self._update_column(col, arr, values, w, keep, offset)
 
@@ -309,7 +310,17 @@ class LabelStats:
     def merge(self, other: LabelStats) -> LabelStats:
         """Combine the statistics of two disjoint parts of the same data set."""
         if other.spec.targets != self.spec.targets or other.spec.weight != self.spec.weight:
-            raise ValueError("cannot merge statistics of different columns")
+            raise DataError(
+                f"statistics of targets {list(other.spec.targets)} (weight {other.spec.weight}) "
+                f"cannot be merged with those of {list(self.spec.targets)} "
+                f"(weight {self.spec.weight})"
+            )
+        mine, theirs = _collected(self.spec), _collected(other.spec)
+        if mine != theirs:
+            raise DataError(
+                f"these statistics were collected for different options ({mine} and {theirs}); "
+                "collect every part with the same --task and --loss"
+            )
         out = LabelStats(self.spec)
         out.columns = [a.merge(b) for a, b in zip(self.columns, other.columns, strict=True)]
         out.n_rows = self.n_rows + other.n_rows
@@ -317,6 +328,16 @@ class LabelStats:
         out.rows_seen = self.rows_seen + other.rows_seen
         out.weight_sum = self.weight_sum + other.weight_sum
         return out
+
+
+def _collected(spec: StatsSpec) -> str:
+    """What a spec collects, in words (parts to be merged must agree on it)."""
+    parts = [f"classes={spec.classes}"]
+    if spec.keep_values:
+        parts.append("label values")
+    if spec.extra_means:
+        parts.append("means of " + ", ".join(spec.extra_means))
+    return "; ".join(parts)
 
 
 def _sketched(store: ValueStore, points: int) -> ValueStore:
@@ -381,6 +402,8 @@ def _weights(name: str, column: pa.Array | pa.ChunkedArray, offset: int) -> Floa
             f"weight column '{name}' is missing (empty, NA or NaN) on line {offset + i + 2}; "
             "every row needs a weight"
         )
+    if pa.types.is_decimal(arr.type):
+        arr = arr.cast(pa.float64())
     w = np.asarray(to_numpy(arr), dtype=np.float64)
     bad = ~np.isfinite(w) | (w < 0)
     if bad.any():

@@ -29,11 +29,20 @@ def _scaled_weighted_sum(y: FloatArray, w: FloatArray | None) -> tuple[float, fl
     scaled = np.ldexp(y, -exponent)
     if w is None:
         return math.ldexp(float(np.mean(scaled)), exponent), float(y.size)
-    total = float(np.sum(w))
-    if total == 0:
+    # Weights are scaled by a power of two too, so weights near 1e308 keep the mean exact;
+    # a total that overflows is reported by assemble.result_from_stats.
+    wbig = float(np.max(w)) if w.size else 0.0
+    wexp = math.frexp(wbig)[1] if wbig > 0 else 0
+    ws = np.ldexp(w, -wexp)
+    scaled_total = float(np.sum(ws))
+    if scaled_total == 0:
         return 0.0, 0.0
+    try:
+        total = math.ldexp(scaled_total, wexp)
+    except OverflowError:
+        total = math.inf
     # Plain multiply-and-sum, not np.dot: BLAS threads would fight the reader's threads.
-    return math.ldexp(float(np.sum(w * scaled)) / total, exponent), total
+    return math.ldexp(float(np.sum(ws * scaled)) / scaled_total, exponent), total
 
 
 @dataclass
