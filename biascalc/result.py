@@ -67,6 +67,13 @@ def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
+def _finite_list(values: npt.NDArray[np.float64]) -> list[float | None]:
+    """A float array as JSON values; one vectorised check for the usual all-finite case."""
+    if bool(np.all(np.isfinite(values))):
+        return [float(v) for v in values.tolist()]
+    return [_finite(v) for v in values]
+
+
 @dataclass(frozen=True)
 class TargetStatistics:
     """Summary of a regression target (weighted when weights are given)."""
@@ -147,11 +154,11 @@ class BiasResult:
             "n_samples": self.n_samples,
             "n_missing": self.n_missing,
             "weight_sum": None if self.weight_sum is None else _finite(self.weight_sum),
-            "bias": [_finite(b) for b in self.bias],
+            "bias": _finite_list(self.bias),
             "outputs": list(self.outputs),
             "prior_bias": None
             if self.prior_bias is None
-            else [_finite(b) for b in self.prior_bias],
+            else _finite_list(self.prior_bias),
             "expected_initial_loss": {
                 "zero_bias": _finite(self.expected_loss_zero_bias),
                 "recommended": _finite(self.expected_loss_recommended),
