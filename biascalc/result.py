@@ -156,9 +156,7 @@ class BiasResult:
             "weight_sum": None if self.weight_sum is None else _finite(self.weight_sum),
             "bias": _finite_list(self.bias),
             "outputs": list(self.outputs),
-            "prior_bias": None
-            if self.prior_bias is None
-            else _finite_list(self.prior_bias),
+            "prior_bias": None if self.prior_bias is None else _finite_list(self.prior_bias),
             "expected_initial_loss": {
                 "zero_bias": _finite(self.expected_loss_zero_bias),
                 "recommended": _finite(self.expected_loss_recommended),
