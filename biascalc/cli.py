@@ -131,7 +131,7 @@ Examples:
     type=click.Choice(LOSS_CHOICES),
     default="auto",
     show_default=True,
-    help="Loss the network is trained with (auto: mse, bce or cross_entropy by task).",
+    help="Loss the network is trained with (auto: by task: mse, bce, cross_entropy, ordinal_bce).",
 )
 @click.option(
     "--huber-delta", type=float, default=1.0, show_default=True, help="Delta of --loss huber."
@@ -239,7 +239,7 @@ Examples:
 @click.option(
     "--input-format",
     type=click.Choice(INPUT_FORMATS),
-    help="Input format (default: from the extension; stdin is CSV).",
+    help="Input format (default: from the extension or the first bytes; else CSV).",
 )
 @click.option("--delimiter", metavar="CHAR", help="CSV field delimiter (default: sniffed).")
 @click.option("--encoding", metavar="NAME", help="Text encoding of CSV input (default: utf-8).")
