@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import DataError
 from . import _common
@@ -23,6 +23,7 @@ from ._common import (
     _as_io,
     _data_error,
     _open_tallied,
+    _PassThrough,
     _read_head,
     _Tally,
     quoted,
@@ -127,7 +128,7 @@ class JsonLinesReader:
         try:
             stream, self._tally = _open_tallied(self.path, self.compression)
             options = pjson.ReadOptions(block_size=_common.CSV_BLOCK_BYTES)
-            self._guard = _NullLines(stream, self.name)
+            self._guard = _NullLines(stream)
             return pjson.open_json(_as_io(self._guard), read_options=options)
         except (pa.ArrowException, OSError) as exc:
             raise self._error(exc) from None
@@ -173,7 +174,7 @@ def _drain(reader: pa.RecordBatchReader) -> None:
         pass
 
 
-class _NullLines(io.RawIOBase):
+class _NullLines(_PassThrough):
     """Hides lines that start with the JSON literal ``null`` from pyarrow, and remembers them.
 
     pyarrow 26's JSON reader crashes the process (a segmentation fault) on such lines
@@ -189,23 +190,16 @@ class _NullLines(io.RawIOBase):
     # A line whose first token is null (after a BOM or blanks), whatever follows.
     _PATTERN = re.compile(rb"(?m)^(?:\xef\xbb\xbf)?[ \t\r\x0b\x0c]*null[^\n]*")
 
-    def __init__(self, stream: io.RawIOBase, name: str) -> None:
-        super().__init__()
-        self._stream = stream
+    def __init__(self, stream: io.RawIOBase) -> None:
+        super().__init__(stream)
         self._held = b""  # an unfinished short last line, kept for the next read
         self._at_line_start = True
         self._lines = 0
         self.null_line: int | None = None
 
-    def readable(self) -> bool:
-        return True
-
     def read(self, size: int | None = -1) -> bytes:
         while True:
-            data = (
-                self._stream.read(size) if size is not None and size >= 0 else self._stream.read()
-            )
-            data = bytes(data or b"")
+            data = self._read_raw(size)
             buf = self._held + data
             if not data:
                 out, self._held = buf, b""
@@ -219,8 +213,9 @@ class _NullLines(io.RawIOBase):
                 return self._scrub(out)
 
     def _scrub(self, out: bytes) -> bytes:
+        # Only whole lines can be "null" lines: skip the rest of a line begun earlier.
         start = 0 if self._at_line_start else out.find(b"\n") + 1
-        if start or self._at_line_start:
+        if self._at_line_start or start > 0:
             found = self._PATTERN.search(out, start)
             if found is not None:
                 if self.null_line is None:
@@ -230,16 +225,6 @@ class _NullLines(io.RawIOBase):
         if out:
             self._at_line_start = out.endswith(b"\n")
         return out
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._stream.close()
-        super().close()
 
 
 def _select(batch: pa.RecordBatch, columns: Sequence[str]) -> pa.RecordBatch:

@@ -187,7 +187,32 @@ def _as_io(stream: pa.NativeFile | io.RawIOBase) -> IO[Any]:
     return cast(IO[Any], stream)
 
 
-class _Tally(io.RawIOBase):
+class _PassThrough(io.RawIOBase):
+    """A readable stream over another one; subclasses look at the bytes in ``read``."""
+
+    def __init__(self, stream: pa.NativeFile | io.RawIOBase) -> None:
+        super().__init__()
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def _read_raw(self, size: int | None) -> bytes:
+        data = self._stream.read() if size is None or size < 0 else self._stream.read(size)
+        return bytes(data or b"")
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._stream.close()
+        super().close()
+
+
+class _Tally(_PassThrough):
     """Passes a stream's bytes through, counting them and keeping the last few blocks.
 
     The count is for the progress bar; the last blocks let the CSV reader check the end of
@@ -195,31 +220,17 @@ class _Tally(io.RawIOBase):
     """
 
     def __init__(self, stream: pa.NativeFile | io.RawIOBase, keep: int = 0) -> None:
-        super().__init__()
-        self._stream = stream
+        super().__init__(stream)
         self.bytes = 0
         self.tail: collections.deque[bytes] = collections.deque(maxlen=keep or None)
         self._keep = keep
 
-    def readable(self) -> bool:
-        return True
-
     def read(self, size: int | None = -1) -> bytes:
-        data = bytes(self._stream.read() if size is None or size < 0 else self._stream.read(size))
+        data = self._read_raw(size)
         self.bytes += len(data)
         if self._keep and data:
             self.tail.append(data)  # a reference, not a copy
         return data
-
-    def close(self) -> None:
-        if not self.closed:
-            self._stream.close()
-        super().close()
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
 
 def _open_tallied(path: str, compression: Codec | None, keep: int = 0) -> tuple[_Tally, _Tally]:
