@@ -100,8 +100,10 @@ def finish(
         priors = decision.class_weight / weight_sum
         loss = options.loss_for(decision.task, decision.classes, priors)
         data = _class_data(decision, priors)
-        prior_bias = _plain(loss, options).fit(data).bias
     fit = loss.fit(data)
+    if decision.task != "regression":
+        plain = _plain(loss, options)
+        prior_bias = fit.bias if plain is loss else plain.fit(data).bias
     approximate = _approximation_note(stats)
     zero = loss.mean_loss(data, np.zeros_like(fit.bias))
     recommended = loss.mean_loss(data, fit.bias)
@@ -167,10 +169,17 @@ def _outputs(decision: TaskDecision, targets: tuple[str, ...]) -> tuple[str, ...
 
 
 def _plain(loss: Loss, options: BiasOptions) -> Loss:
-    """The same loss without training-time adjustments: its bias is the plain prior."""
-    if loss.family == "multiclass":
+    """The same loss without training-time adjustments (``loss`` itself if it has none):
+    its bias is the plain prior."""
+    if isinstance(loss, CrossEntropy):
+        if loss.class_weight is None and not loss.label_smoothing:
+            return loss
         return CrossEntropy(options.center, eps=options.eps)
-    if loss.family == "binary":
+    if isinstance(loss, BinaryCrossEntropy):
+        if loss.pos_weight is None and loss.class_weight is None and not loss.label_smoothing:
+            return loss
+        return BinaryCrossEntropy(eps=options.eps)
+    if loss.family == "binary":  # focal
         return BinaryCrossEntropy(eps=options.eps)
     return loss
 
