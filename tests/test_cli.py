@@ -255,3 +255,15 @@ def test_output_extension_chooses_the_format(
     # An explicit --format wins over the extension.
     assert run(write_csv({"y": [0, 1, 1]}), "-o", out, "--format", "table").exit_code == 0
     assert out.read_text(errors="replace").startswith("source")
+
+
+def test_cli_choices_match_the_library_registries() -> None:
+    # cli.py lists them literally so that --help need not import numpy; keep them in step.
+    from biascalc.cli import FORMAT_CHOICES, LOSS_CHOICES, TASK_CHOICES
+    from biascalc.losses import LOSSES
+    from biascalc.render import FORMATS
+    from biascalc.tasks import TASKS
+
+    assert ("auto", *LOSSES) == LOSS_CHOICES
+    assert ("auto", *TASKS) == TASK_CHOICES
+    assert set(FORMAT_CHOICES) == set(FORMATS)
