@@ -267,3 +267,30 @@ def test_cli_choices_match_the_library_registries() -> None:
     assert ("auto", *LOSSES) == LOSS_CHOICES
     assert ("auto", *TASKS) == TASK_CHOICES
     assert set(FORMAT_CHOICES) == set(FORMATS)
+
+
+def test_eps_sets_the_clip(run: Callable[..., Any], write_csv: Callable[..., Path]) -> None:
+    d = json.loads(run(write_csv({"y": [1, 1, 1]}), "--eps", "0.001", "-f", "json").stdout)
+    assert d["bias"] == [pytest.approx(math.log(0.999 / 0.001), rel=1e-12)]
+
+
+@pytest.mark.parametrize(("args", "expected"), [((), True), (("--no-progress",), False)])
+def test_no_progress_reaches_the_reader(
+    run: Callable[..., Any],
+    write_csv: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    expected: bool,
+) -> None:
+    from biascalc import api
+
+    seen: dict[str, Any] = {}
+    real = api.collect_file_stats
+
+    def spy(*a: Any, **kw: Any) -> Any:
+        seen.update(kw)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(api, "collect_file_stats", spy)
+    assert run(write_csv({"y": [0, 1]}), *args).exit_code == 0
+    assert seen["progress"] is expected
