@@ -137,7 +137,7 @@ def _approximation_note(stats: LabelStats | None) -> tuple[str, ...]:
     """Order statistics from a quantile sketch say how far off they may be."""
     if stats is None or not any(c.store is not None for c in stats.columns):
         return ()
-    from .sketch import approximation_warning
+    from .stats.sketch import approximation_warning
 
     note = approximation_warning(stats)
     return (note,) if note else ()

@@ -96,16 +96,64 @@ def _class_weight(value: str | None) -> str | dict[str, float] | None:
 
 
 EPILOG = """\b
-Examples:
-  biascalc labels.csv --target y
+Examples, one per task:
+  biascalc labels.csv --target y                     # detect the task, print a table
   biascalc labels.parquet -t y --format json | python train.py
-  biascalc data.csv -t is_fraud --weight w --loss bce
-  biascalc data.csv -t price --loss huber --huber-delta 5
+  biascalc data.csv -t is_fraud --weight w --loss bce          # binary, weighted rows
+  biascalc data.csv -t species --class-weight balanced         # multiclass
+  biascalc data.csv -t price --loss huber --huber-delta 5      # regression
+  biascalc data.csv -t grade --task ordinal                    # ordinal (CORAL)
+  biascalc --prior 0.01 --format pytorch                       # no data: a known rate
   cat labels.csv | biascalc - -t y
 """
 
+#: --help lists the options in these sections, in this order (a test checks that every
+#: option is in one).  New options join the section a newcomer would look in.
+HELP_SECTIONS: dict[str, tuple[str, ...]] = {
+    "Input": ("input_format", "delimiter", "encoding"),
+    "Labels and task": ("targets", "weight", "task", "classes", "positive"),
+    "Loss": ("loss", "huber_delta", "quantile", "tweedie_power", "focal_gamma", "focal_alpha"),
+    "Training setup": ("pos_weight", "class_weight", "label_smoothing", "center", "eps"),
+    "Without data": ("prior", "counts", "from_stats", "save_stats"),
+    "Output": ("fmt", "output", "layer", "explain"),
+    "Engine and diagnostics": ("engine", "scheduler", "no_progress", "debug", "version", "help"),
+}
+
+
+def option_names(command: click.Command, ctx: click.Context) -> dict[str, click.Parameter]:
+    """The command's options by parameter name; click's own help option is 'help'."""
+    help_option = command.get_help_option(ctx)
+    return {
+        "help" if param is help_option else str(param.name): param
+        for param in command.get_params(ctx)
+        if isinstance(param, click.Option)
+    }
+
+
+class SectionedCommand(click.Command):
+    """A command whose --help groups its options under the titles of HELP_SECTIONS."""
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows: dict[str, tuple[str, str]] = {}
+        for name, param in option_names(self, ctx).items():
+            record = param.get_help_record(ctx)
+            if record is not None:
+                rows[name] = record
+        listed: set[str] = set()
+        for title, names in HELP_SECTIONS.items():
+            section = [rows[n] for n in names if n in rows]
+            listed.update(names)
+            if section:
+                with formatter.section(title):
+                    formatter.write_dl(section)
+        rest = [record for name, record in rows.items() if name not in listed]
+        if rest:
+            with formatter.section("Other options"):
+                formatter.write_dl(rest)
+
 
 @click.command(
+    cls=SectionedCommand,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog=EPILOG,
 )

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 
 from biascalc import __version__
@@ -179,7 +180,9 @@ def test_every_option_is_documented_in_the_readme() -> None:
 
 def test_help_has_an_example(run: Callable[..., Any]) -> None:
     out = run("--help").stdout
-    assert "Examples:" in out and "biascalc labels.csv --target y" in out
+    assert "Examples, one per task:" in out and "biascalc labels.csv --target y" in out
+    for task in ("binary", "multiclass", "regression", "ordinal"):
+        assert f"# {task}" in out, f"--help has no example for {task}"
 
 
 # ----------------------------------------------------------------- the installed command
@@ -294,3 +297,12 @@ def test_no_progress_reaches_the_reader(
     monkeypatch.setattr(api, "collect_file_stats", spy)
     assert run(write_csv({"y": [0, 1]}), *args).exit_code == 0
     assert seen["progress"] is expected
+
+
+def test_every_option_is_in_a_help_section() -> None:
+    from biascalc.cli import HELP_SECTIONS, cli, option_names
+
+    listed = {name for names in HELP_SECTIONS.values() for name in names}
+    options = set(option_names(cli, click.Context(cli)))
+    assert options - listed == set(), "add these options to a section of HELP_SECTIONS"
+    assert listed - options == set(), "HELP_SECTIONS names options that do not exist"

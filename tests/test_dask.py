@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import biascalc
 from biascalc.errors import DataError, OptionError
 from biascalc.quantiles import weighted_quantile
-from biascalc.sketch import QuantileSketch
+from biascalc.stats.sketch import QuantileSketch
 
 pd = pytest.importorskip("pandas")
 dd = pytest.importorskip("dask.dataframe")

@@ -174,7 +174,7 @@ def test_entropy_is_the_recommended_bce_loss() -> None:
 
 
 def test_value_store_beyond_its_cap_becomes_a_sketch_with_a_stated_bound() -> None:
-    from biascalc.sketch import SketchStore
+    from biascalc.stats.sketch import SketchStore
 
     rng = np.random.default_rng(5)
     y = rng.lognormal(size=20_000)

@@ -15,9 +15,9 @@ import pytest
 from biascalc import BiasOptions
 from biascalc.api import compute_bias_from_stats, result_from_stats
 from biascalc.errors import DataError
-from biascalc.sketch import QuantileSketch, SketchStore
 from biascalc.stats import LabelStats
-from biascalc.statsio import stats_from_json, stats_to_json
+from biascalc.stats.serialize import stats_from_json, stats_to_json
+from biascalc.stats.sketch import QuantileSketch, SketchStore
 
 RNG = np.random.default_rng(7)
 N = 3000

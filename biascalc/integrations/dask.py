@@ -4,7 +4,7 @@ Each partition is turned into :class:`~biascalc.stats.LabelStats` on the worker 
 it; the partial statistics are merged in a tree (fan-in ``split_every``) on the workers;
 only the merged statistics, as a small JSON-able dict, come back to the client.  The label
 column itself never leaves the workers.  Medians, quantiles and the Huber location use a
-:class:`~biascalc.sketch.QuantileSketch` per partition instead of the values, with a
+:class:`~biascalc.stats.sketch.QuantileSketch` per partition instead of the values, with a
 guaranteed rank error (docs/distributed.md).
 
 Importing this module imports dask; ``pip install 'biascalc[dask]'``.
@@ -21,8 +21,8 @@ import numpy as np
 from ..errors import OptionError
 from ..options import BiasOptions
 from ..result import BiasResult
-from ..sketch import DEFAULT_K, QuantileSketch
 from ..stats import LabelStats, StatsSpec
+from ..stats.sketch import DEFAULT_K, QuantileSketch
 
 try:
     from dask.base import compute

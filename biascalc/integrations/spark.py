@@ -21,7 +21,6 @@ import numpy as np
 from ..errors import DataError, OptionError
 from ..options import BiasOptions
 from ..result import BiasResult
-from ..sketch import SketchStore
 from ..stats import (
     AUTO_MAX_CLASSES,
     ColumnStats,
@@ -33,6 +32,7 @@ from ..stats import (
     StatsSpec,
     ValueCounts,
 )
+from ..stats.sketch import SketchStore
 
 try:
     from pyspark.sql import Column

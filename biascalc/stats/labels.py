@@ -12,6 +12,7 @@ from .._arrow import from_numpy, to_numpy, validity
 from ..errors import DataError, OptionError
 from .counts import CLASS_LIMIT, CountPart, ValueCounts
 from .moments import ExtraMeans, FloatArray, Moments
+from .sketch import QuantileSketch, SketchStore
 from .values import ValueStore
 
 if TYPE_CHECKING:
@@ -296,14 +297,14 @@ class LabelStats:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values (format in docs/distributed.md); see :meth:`from_dict`."""
-        from ..statsio import stats_to_dict
+        from .serialize import stats_to_dict
 
         return stats_to_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LabelStats:
         """Statistics written by :meth:`to_dict`, possibly on another machine."""
-        from ..statsio import stats_from_dict
+        from .serialize import stats_from_dict
 
         return stats_from_dict(data)
 
@@ -346,8 +347,6 @@ def _sketched(store: ValueStore, points: int) -> ValueStore:
     Each compression adds less than W / SKETCH_POINTS to the rank error (sketch.py), and
     one happens per MAX_VALUES - points rows, so 1e9 rows stay within 21 / 65,536 = 0.03 %.
     """
-    from ..sketch import QuantileSketch, SketchStore
-
     y, w = store.arrays()
     prior = store.error if isinstance(store, SketchStore) else 0.0
     sketch = QuantileSketch.of(y, w, k=max(points, 2))

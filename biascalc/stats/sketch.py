@@ -35,12 +35,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from .stats import LabelStats, ValueStore
+from .values import ValueStore
+
+if TYPE_CHECKING:
+    from .labels import LabelStats
 
 __all__ = ["DEFAULT_K", "QuantileSketch", "SketchStore", "approximation_warning"]
 

@@ -18,17 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DataError
-from .stats import (
-    ColumnStats,
-    CountPart,
-    ExtraMeans,
-    LabelStats,
-    Moments,
-    StatsSpec,
-    ValueCounts,
-    ValueStore,
-)
+from ..errors import DataError
+from .counts import CountPart, ValueCounts
+from .labels import ColumnStats, LabelStats, StatsSpec
+from .moments import ExtraMeans, Moments
+from .sketch import SketchStore
+from .values import ValueStore
 
 __all__ = [
     "STATS_FORMAT_VERSION",
@@ -113,7 +108,6 @@ def _counts_from(d: dict[str, Any] | None) -> ValueCounts | None:
 def _store_to(store: ValueStore | None) -> dict[str, Any] | None:
     if store is None:
         return None
-    from .sketch import SketchStore
 
     y, w = store.arrays()
     out: dict[str, Any] = {"values": y.tolist(), "weights": None if w is None else w.tolist()}
@@ -129,8 +123,6 @@ def _store_from(d: dict[str, Any] | None) -> ValueStore | None:
     y = np.asarray(d["values"], dtype=np.float64)
     w = None if d["weights"] is None else [np.asarray(d["weights"], dtype=np.float64)]
     if "error" in d:
-        from .sketch import SketchStore
-
         return SketchStore([y], w, float(d["error"]))
     return ValueStore([y], w)
 
