@@ -7,27 +7,34 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DataError
+from .errors import DataError, OptionError
 from .losses import Loss, LossData
 from .losses.classification import BinaryCrossEntropy, CrossEntropy
 from .options import BiasOptions
-from .result import BiasResult, TargetStatistics
+from .result import BiasResult, TargetStatistics, TokenSummary
 from .stats import LabelStats
-from .tasks import TaskDecision, decide_task
+from .stats.tokens import TokenStats
+from .tasks import TaskDecision, decide_task, decide_tokens
 
 __all__ = ["WEIGHT_COLUMN", "finish", "result_from_stats"]
 
 #: The name given to ``sample_weight`` when labels come from memory.
 WEIGHT_COLUMN = "__biascalc_weight__"
+#: Token results list this many of the most frequent ids.
+TOP_TOKENS = 10
 
 
 def result_from_stats(
-    stats: LabelStats,
+    stats: LabelStats | TokenStats,
     options: BiasOptions,
     *,
     source: tuple[str, ...] | None = None,
 ) -> BiasResult:
     """Turn label statistics into a result: task -> loss -> bias and expected losses."""
+    if isinstance(stats, TokenStats):
+        return _token_result(stats, options, source)
+    if options.task == "tokens":
+        raise DataError("--task tokens needs token counts; these statistics are of label columns")
     names = ", ".join(f"'{t}'" for t in stats.spec.targets)
     if stats.n_rows == 0 and stats.rows_seen == 0:
         raise DataError("there are no labels: the input has no rows")
@@ -78,6 +85,7 @@ def finish(
     weight: str | None,
     stats: LabelStats | None = None,
     source: tuple[str, ...] | None = None,
+    tokens: TokenSummary | None = None,
 ) -> BiasResult:
     """A decided task -> the loss's fit and the expected losses -> BiasResult."""
     statistics = priors = prior_bias = None
@@ -99,7 +107,7 @@ def finish(
         assert decision.class_weight is not None and decision.classes is not None
         priors = decision.class_weight / weight_sum
         loss = options.loss_for(decision.task, decision.classes, priors)
-        data = _class_data(decision, priors)
+        data = _class_data(decision, priors, weight_sum)
     fit = loss.fit(data)
     if decision.task != "regression":
         plain = _plain(loss, options)
@@ -130,6 +138,7 @@ def finish(
         explanation=fit.explanation,
         warnings=(*decision.warnings, *fit.warnings, *approximate),
         source=source,
+        tokens=tokens,
     )
 
 
@@ -143,7 +152,47 @@ def _approximation_note(stats: LabelStats | None) -> tuple[str, ...]:
     return (note,) if note else ()
 
 
-def _class_data(decision: TaskDecision, priors: np.ndarray[Any, np.dtype[np.float64]]) -> LossData:
+def _token_result(
+    stats: TokenStats, options: BiasOptions, source: tuple[str, ...] | None
+) -> BiasResult:
+    """Token counts -> the ids 0..V-1 as classes of a softmax -> BiasResult."""
+    if options.task not in ("auto", "tokens"):
+        raise OptionError(f"token counts give a --task tokens result, not --task {options.task}")
+    decision = decide_tokens(stats, options.vocab_size)
+    assert decision.counts is not None
+    counts = decision.counts
+    n = stats.n_tokens
+    p = counts[counts > 0] / n
+    # Most frequent first; equal counts by id (a stable sort of the negated counts).
+    top = np.argsort(-counts, kind="stable")[:TOP_TOKENS]
+    given = options.vocab_size is not None or stats.spec.vocab_size is not None
+    summary = TokenSummary(
+        vocab_size=int(counts.size),
+        vocab_size_from="--vocab-size" if given else "largest id + 1",
+        n_tokens=n,
+        n_ignored=stats.n_ignored,
+        ignore_index=stats.spec.ignore_index,
+        dtype=stats.spec.dtype,
+        n_absent=int(np.count_nonzero(counts == 0)),
+        entropy=float(-np.dot(p, np.log(p))),
+        top=tuple((int(i), int(counts[i])) for i in top if counts[i] > 0),
+    )
+    return finish(
+        decision,
+        options,
+        n_samples=n,
+        n_missing=stats.n_ignored,
+        weight_sum=float(n),
+        targets=(stats.spec.target,),
+        weight=None,
+        source=source,
+        tokens=summary,
+    )
+
+
+def _class_data(
+    decision: TaskDecision, priors: np.ndarray[Any, np.dtype[np.float64]], total: float
+) -> LossData:
     """Class shares -> what the loss works from, per output unit."""
     assert decision.classes is not None
     labels = tuple(_label(c) for c in decision.classes)
@@ -153,7 +202,7 @@ def _class_data(decision: TaskDecision, priors: np.ndarray[Any, np.dtype[np.floa
         # Output k predicts P(y > c_k) = sum of the shares above class k, k = 0 .. K-2.
         above = np.clip(1.0 - np.cumsum(priors)[:-1], 0.0, 1.0)
         return LossData(priors=above, labels=tuple(f"> {c}" for c in labels[:-1]))
-    return LossData(priors=priors, labels=labels)
+    return LossData(priors=priors, labels=labels, total=total)
 
 
 def _outputs(decision: TaskDecision, targets: tuple[str, ...]) -> tuple[str, ...]:
@@ -174,7 +223,7 @@ def _plain(loss: Loss, options: BiasOptions) -> Loss:
     if isinstance(loss, CrossEntropy):
         if loss.class_weight is None and not loss.label_smoothing:
             return loss
-        return CrossEntropy(options.center, eps=options.eps)
+        return CrossEntropy(options.center, eps=options.eps, smoothing=loss.smoothing)
     if isinstance(loss, BinaryCrossEntropy):
         if loss.pos_weight is None and loss.class_weight is None and not loss.label_smoothing:
             return loss

@@ -19,7 +19,7 @@ import click
 
 from ._version import __version__
 
-TASK_CHOICES = ("auto", "regression", "binary", "multiclass", "multilabel", "ordinal")
+TASK_CHOICES = ("auto", "regression", "binary", "multiclass", "multilabel", "ordinal", "tokens")
 LOSS_CHOICES = (
     "auto",
     "mse",
@@ -36,6 +36,7 @@ LOSS_CHOICES = (
 )
 FORMAT_CHOICES = ("table", "json", "python", "pytorch", "keras", "jax", "numpy")
 INPUT_FORMATS = ("csv", "tsv", "parquet", "jsonl", "arrow")
+TOKEN_DTYPES = ("uint16", "uint32", "int32", "int64")
 #: -o FILE without --format: the format its extension names.
 OUTPUT_EXTENSIONS = {".json": "json", ".npy": "numpy", ".py": "python"}
 # Options that belong to one loss: (option name, parameter, the loss it needs).
@@ -103,6 +104,7 @@ Examples, one per task:
   biascalc data.csv -t species --class-weight balanced         # multiclass
   biascalc data.csv -t price --loss huber --huber-delta 5      # regression
   biascalc data.csv -t grade --task ordinal                    # ordinal (CORAL)
+  biascalc train.bin --tokens uint16 --vocab-size 50257 -f pytorch   # a language model
   biascalc --prior 0.01 --format pytorch                       # no data: a known rate
   cat labels.csv | biascalc - -t y
 """
@@ -110,10 +112,25 @@ Examples, one per task:
 #: --help lists the options in these sections, in this order (a test checks that every
 #: option is in one).  New options join the section a newcomer would look in.
 HELP_SECTIONS: dict[str, tuple[str, ...]] = {
-    "Input": ("input_format", "delimiter", "encoding"),
-    "Labels and task": ("targets", "weight", "task", "classes", "positive"),
+    "Input": ("input_format", "delimiter", "encoding", "tokens"),
+    "Labels and task": (
+        "targets",
+        "weight",
+        "task",
+        "classes",
+        "positive",
+        "vocab_size",
+        "ignore_index",
+    ),
     "Loss": ("loss", "huber_delta", "quantile", "tweedie_power", "focal_gamma", "focal_alpha"),
-    "Training setup": ("pos_weight", "class_weight", "label_smoothing", "center", "eps"),
+    "Training setup": (
+        "pos_weight",
+        "class_weight",
+        "label_smoothing",
+        "center",
+        "eps",
+        "smoothing",
+    ),
     "Without data": ("prior", "counts", "from_stats", "save_stats"),
     "Output": ("fmt", "output", "layer", "explain"),
     "Engine and diagnostics": ("engine", "scheduler", "no_progress", "debug", "version", "help"),
@@ -243,6 +260,28 @@ class SectionedCommand(click.Command):
     help="Also write the label statistics as JSON, to merge with other parts later.",
 )
 @click.option(
+    "--vocab-size",
+    type=int,
+    metavar="V",
+    help="--task tokens: the model's vocabulary size (default: the largest id + 1).",
+)
+@click.option(
+    "--ignore-index",
+    "ignore_index",
+    type=int,
+    multiple=True,
+    metavar="I",
+    help="An id that is not a target (padding, masks); repeatable (tokens default: -100).",
+)
+@click.option(
+    "--smoothing",
+    type=float,
+    default=0.0,
+    show_default=True,
+    metavar="A",
+    help="--task tokens: add A to every token's count (Lidstone) instead of the eps clip.",
+)
+@click.option(
     "--classes",
     metavar="A,B,...",
     help="All classes, in output order (may add classes absent from the data).",
@@ -279,10 +318,9 @@ class SectionedCommand(click.Command):
 )
 @click.option(
     "--layer",
-    default="layer",
-    show_default=True,
     metavar="NAME",
-    help="--format pytorch: the module whose .bias is set (dotted names allowed).",
+    help="--format pytorch: the module whose .bias is set (dotted names allowed; "
+    "default: layer, or lm_head for --task tokens).",
 )
 @click.option(
     "--input-format",
@@ -290,6 +328,11 @@ class SectionedCommand(click.Command):
     help="Input format (default: from the extension or the first bytes; else CSV).",
 )
 @click.option("--delimiter", metavar="CHAR", help="CSV field delimiter (default: sniffed).")
+@click.option(
+    "--tokens",
+    type=click.Choice(TOKEN_DTYPES),
+    help="PATH is raw token ids of this type (nanoGPT's train.bin: uint16); implies --task tokens.",
+)
 @click.option("--encoding", metavar="NAME", help="Text encoding of CSV input (default: utf-8).")
 @click.option(
     "--explain", is_flag=True, help="Table output: show the formula and the numbers plugged in."
@@ -387,7 +430,7 @@ def _compute(ctx: click.Context, paths: Sequence[str], targets: Sequence[str], *
         raise OptionFailure("--layer applies to --format pytorch only")
     from .render.code import is_dotted_name
 
-    if not is_dotted_name(layer):
+    if layer is not None and not is_dotted_name(layer):
         raise OptionFailure(f"--layer must be a Python name such as model.head, not {layer!r}")
     if output is not None:
         check_output_path(output, paths)
@@ -431,22 +474,27 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
         pos_weight[0] if pos_weight is not None and len(pos_weight) == 1 else pos_weight
     )
     reading = {k: kw.pop(k) for k in ("weight", "input_format", "delimiter", "encoding")}
+    tokens = kw.pop("tokens")
+    from .options import task_for_tokens
+
+    kw["task"] = task_for_tokens(kw["task"], tokens)
+    kw["ignore_index"] = tuple(kw.pop("ignore_index")) or None
     progress = not kw.pop("no_progress")
     engine, scheduler = kw.pop("engine"), kw.pop("scheduler")
     if scheduler is not None and engine != "dask":
         raise OptionFailure("--scheduler applies to --engine dask only")
-    if engine == "dask" and (given or not paths or "-" in paths):
+    if engine == "dask" and (given or not paths or "-" in paths or tokens):
         raise OptionFailure(
-            "--engine dask reads Parquet or CSV PATHs; not standard input, "
+            "--engine dask reads Parquet or CSV PATHs; not standard input, token files, "
             "--prior, --counts or --from-stats"
         )
     if given:
         if len(given) > 1:
             raise OptionFailure(f"give one of {', '.join(source)}, not {' and '.join(given)}")
-        if paths or targets or reading["weight"] or save_stats:
+        if paths or targets or reading["weight"] or tokens or save_stats:
             raise OptionFailure(
-                f"{given[0]} replaces the data; do not give a PATH, --target, --weight "
-                "or --save-stats with it"
+                f"{given[0]} replaces the data; do not give a PATH, --target, --weight, "
+                "--tokens or --save-stats with it"
             )
         if prior is not None:
             return api.compute_bias_from_prior(prior if len(prior) > 1 else prior[0], **kw)
@@ -460,6 +508,7 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
     from .options import BiasOptions
 
     options = BiasOptions(**kw)
+    stats: Any  # label statistics, or token counts
     if engine == "dask":
         from .integrations.dask import collect_path_stats
 
@@ -472,6 +521,7 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
             list(targets) or None,
             options=options,
             progress=progress,
+            tokens=tokens,
             **reading,
         )
     if save_stats is not None:

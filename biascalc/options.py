@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -15,14 +15,17 @@ from .losses import DEFAULT_EPS, DEFAULT_LOSS, LOSSES, Loss, make_loss
 from .stats import StatsSpec
 from .tasks import TASKS, coerce_label
 
-__all__ = ["BiasOptions"]
+if TYPE_CHECKING:
+    from .stats.tokens import TokenSpec
+
+__all__ = ["BiasOptions", "task_for_tokens"]
 
 FloatArray = npt.NDArray[np.float64]
 # Which tasks each loss family fits.
 _FITS = {
     "regression": ("regression",),
     "binary": ("binary", "multilabel"),
-    "multiclass": ("multiclass",),
+    "multiclass": ("multiclass", "tokens"),
     "ordinal": ("ordinal",),
 }
 
@@ -50,6 +53,9 @@ class BiasOptions:
     label_smoothing: float = 0.0
     focal_gamma: float = 2.0
     focal_alpha: float = 0.25
+    vocab_size: int | None = None
+    ignore_index: tuple[int, ...] | None = None
+    smoothing: float = 0.0
 
     def __post_init__(self) -> None:
         if self.task != "auto" and self.task not in TASKS:
@@ -87,6 +93,7 @@ class BiasOptions:
             if not math.isfinite(getattr(self, name)):
                 raise OptionError(f"--{name.replace('_', '-')} must be a finite number")
         self._check_adjustments(family)
+        self._check_tokens()
         # Build the loss once to validate its parameters (when it is already known).
         probe = self.loss if self.loss != "auto" else DEFAULT_LOSS.get(self.task)
         if probe is not None:
@@ -130,6 +137,46 @@ class BiasOptions:
                     article = "an" if family == "ordinal" else "a"
                     raise OptionError(f"{option} does not apply to {article} {family} task")
 
+    def _check_tokens(self) -> None:
+        """--vocab-size, --ignore-index and --smoothing belong to --task tokens."""
+        if self.ignore_index is not None:
+            values = tuple(self.ignore_index)
+            if any(isinstance(i, bool) or not isinstance(i, int | np.integer) for i in values):
+                raise OptionError(f"--ignore-index takes whole numbers, not {list(values)}")
+            object.__setattr__(self, "ignore_index", tuple(int(i) for i in values))
+        if self.task == "tokens":
+            if self.classes is not None or self.positive is not None:
+                raise OptionError(
+                    "--classes and --positive do not apply to --task tokens: the classes are "
+                    "the token ids 0 .. V-1; give V with --vocab-size"
+                )
+        else:
+            for option, given in (
+                ("--vocab-size", self.vocab_size is not None),
+                ("--ignore-index", self.ignore_index is not None),
+                ("--smoothing", bool(self.smoothing)),
+            ):
+                if given:
+                    raise OptionError(f"{option} applies to --task tokens only")
+        from .stats.tokens import MAX_VOCAB
+
+        v = self.vocab_size
+        if v is not None and (
+            isinstance(v, bool) or not isinstance(v, int | np.integer) or not 1 <= v <= MAX_VOCAB
+        ):
+            raise OptionError(
+                f"--vocab-size must be a whole number from 1 to {MAX_VOCAB:,}, not {v}"
+            )
+        if not (math.isfinite(self.smoothing) and self.smoothing >= 0):
+            raise OptionError(f"--smoothing must be a non-negative number, not {self.smoothing}")
+
+    def token_spec(self, target: str, dtype: str | None = None) -> TokenSpec:
+        """What token readers count for these options (``ignore_index`` None: -100)."""
+        from .stats.tokens import DEFAULT_IGNORE_INDEX, TokenSpec
+
+        ignore = DEFAULT_IGNORE_INDEX if self.ignore_index is None else self.ignore_index
+        return TokenSpec(target, self.vocab_size, ignore, dtype)
+
     @property
     def family(self) -> str | None:
         """'regression', 'binary' (incl. multilabel), 'multiclass', 'ordinal', or None."""
@@ -137,6 +184,8 @@ class BiasOptions:
             return LOSSES[self.loss].family
         if self.task == "multilabel":
             return "binary"
+        if self.task == "tokens":
+            return "multiclass"
         return None if self.task == "auto" else self.task
 
     def loss_for(
@@ -177,6 +226,7 @@ class BiasOptions:
             label_smoothing=self.label_smoothing,
             focal_gamma=self.focal_gamma,
             focal_alpha=self.focal_alpha,
+            smoothing=self.smoothing,
         )
 
     def make_loss(self, name: str) -> Loss:
@@ -232,3 +282,14 @@ def _kind_of_labels(classes: Sequence[object]) -> str:
     if isinstance(first, float):
         return "float"
     return "string"
+
+
+def task_for_tokens(task: str, tokens: str | None) -> str:
+    """``--tokens DTYPE`` (a raw token file) implies ``--task tokens``; refuse another task."""
+    if tokens is None:
+        return task
+    if task not in ("auto", "tokens"):
+        raise OptionError(
+            f"--tokens {tokens} reads a token file, which is --task tokens, not {task}"
+        )
+    return "tokens"

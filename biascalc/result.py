@@ -16,7 +16,14 @@ import numpy.typing as npt
 
 from ._version import __version__
 
-__all__ = ["SCHEMA_VERSION", "BiasResult", "BiasResultDict", "ExpectedLossDict"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "BiasResult",
+    "BiasResultDict",
+    "ExpectedLossDict",
+    "TokenSummary",
+    "TokenSummaryDict",
+]
 
 SCHEMA_VERSION = 1
 Label = bool | int | float | str
@@ -33,6 +40,18 @@ class TargetStatisticsDict(TypedDict):
     std: float | None
     min: float | None
     max: float | None
+
+
+class TokenSummaryDict(TypedDict):
+    vocab_size: int
+    vocab_size_from: str
+    n_tokens: int
+    n_ignored: int
+    ignore_index: list[int]
+    dtype: str | None
+    n_absent: int
+    entropy: float
+    top: list[list[int]]
 
 
 class BiasResultDict(TypedDict):
@@ -59,6 +78,7 @@ class BiasResultDict(TypedDict):
     expected_initial_loss: ExpectedLossDict
     explanation: list[str]
     warnings: list[str]
+    tokens: TokenSummaryDict | None
 
 
 def _finite(x: float) -> float | None:
@@ -83,6 +103,39 @@ class TargetStatistics:
     std: float
     minimum: float
     maximum: float
+
+
+@dataclass(frozen=True)
+class TokenSummary:
+    """What a person reads about a token stream instead of V rows (``--task tokens``).
+
+    ``entropy`` is the unigram entropy -sum_k p_k log p_k of the counted tokens, in nats:
+    the mean cross-entropy at step 0 of a bias that is exactly log p (no clipping).
+    ``top`` lists (id, count) of the most frequent ids, most frequent first.
+    """
+
+    vocab_size: int
+    vocab_size_from: str
+    n_tokens: int
+    n_ignored: int
+    ignore_index: tuple[int, ...]
+    dtype: str | None
+    n_absent: int
+    entropy: float
+    top: tuple[tuple[int, int], ...]
+
+    def to_dict(self) -> TokenSummaryDict:
+        return {
+            "vocab_size": self.vocab_size,
+            "vocab_size_from": self.vocab_size_from,
+            "n_tokens": self.n_tokens,
+            "n_ignored": self.n_ignored,
+            "ignore_index": list(self.ignore_index),
+            "dtype": self.dtype,
+            "n_absent": self.n_absent,
+            "entropy": float(self.entropy),
+            "top": [[int(i), int(c)] for i, c in self.top],
+        }
 
 
 @dataclass(frozen=True)
@@ -122,6 +175,7 @@ class BiasResult:
     explanation: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     source: tuple[str, ...] | None = None
+    tokens: TokenSummary | None = None
 
     def to_dict(self) -> BiasResultDict:
         """The JSON object, as plain Python values (what ``--format json`` prints)."""
@@ -163,6 +217,7 @@ class BiasResult:
             },
             "explanation": list(self.explanation),
             "warnings": list(self.warnings),
+            "tokens": None if self.tokens is None else self.tokens.to_dict(),
         }
 
     def to_json(self, indent: int | None = 2) -> str:

@@ -61,6 +61,7 @@ DEFAULT_LOSS = {
     "multilabel": "bce",
     "multiclass": "cross_entropy",
     "ordinal": "ordinal_bce",
+    "tokens": "cross_entropy",
 }
 
 
@@ -77,6 +78,7 @@ def make_loss(
     label_smoothing: float = 0.0,
     focal_gamma: float = 2.0,
     focal_alpha: float = 0.25,
+    smoothing: float = 0.0,
 ) -> Loss:
     """Build a loss by name with the parameters that apply to it.
 
@@ -90,6 +92,7 @@ def make_loss(
     _only("--class-weight", class_weight is not None, name, ("bce", "cross_entropy"))
     _only("--label-smoothing", bool(label_smoothing), name, ("bce", "cross_entropy"))
     _only("--center", center, name, ("cross_entropy",))
+    _only("--smoothing", bool(smoothing), name, ("cross_entropy",))
     if not 0 <= label_smoothing < 1:
         raise OptionError(f"--label-smoothing must be in [0, 1), not {label_smoothing}")
     if name == "huber":
@@ -106,7 +109,7 @@ def make_loss(
             binary_weight = (float(class_weight[0]), float(class_weight[1]))
         return BinaryCrossEntropy(pos_weight, binary_weight, label_smoothing, eps)
     if name == "cross_entropy":
-        return CrossEntropy(center, class_weight, label_smoothing, eps)
+        return CrossEntropy(center, class_weight, label_smoothing, eps, smoothing)
     if name == "focal":
         return Focal(focal_gamma, focal_alpha, eps)
     return LOSSES[name](eps)

@@ -38,6 +38,28 @@ def _clip_warnings(
     return tuple(out)
 
 
+#: Softmaxes with more classes than this summarise their clipped classes in one warning.
+LISTED_CLASSES = 1000
+
+
+def _softmax_clip_warnings(
+    labels: tuple[str, ...], shares: FloatArray, clipped: FloatArray, what: str, eps: float
+) -> tuple[str, ...]:
+    """One warning per clipped class, or one summary when more than MAX_LINES are clipped
+    or there are more than LISTED_CLASSES classes (a vocabulary of 50,257 tokens, where
+    thousands may never occur)."""
+    changed = shares != clipped
+    n = int(np.count_nonzero(changed))
+    if n <= 1 or (n <= MAX_LINES and shares.size <= LISTED_CLASSES):
+        return _clip_warnings(labels, shares, clipped, what)
+    absent = int(np.count_nonzero(changed & (shares == 0)))
+    return (
+        f"{n:,} of {shares.size:,} classes have a {what} below eps = {eps!r} ({absent:,} of "
+        f"them never occur): their bias is clipped to log(eps) = {math.log(eps)!r} so it is "
+        "finite; for --task tokens, --smoothing A gives them log((n_k + A) / (N + A V)) instead",
+    )
+
+
 class BinaryCrossEntropy(Loss):
     """Sigmoid cross-entropy per output.  Loss: ``torch.nn.BCEWithLogitsLoss``.
 
@@ -160,11 +182,13 @@ class CrossEntropy(Loss):
         class_weight: FloatArray | None = None,
         label_smoothing: float = 0.0,
         eps: float = DEFAULT_EPS,
+        smoothing: float = 0.0,
     ) -> None:
         super().__init__(eps)
         self.center = center
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
+        self.smoothing = smoothing
 
     def parameters(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -174,7 +198,24 @@ class CrossEntropy(Loss):
             out["class_weight"] = [float(x) for x in self.class_weight]
         if self.label_smoothing:
             out["label_smoothing"] = self.label_smoothing
+        if self.smoothing:
+            out["smoothing"] = self.smoothing
         return out
+
+    def fit_shares(self, data: LossData) -> FloatArray:
+        """The class shares the bias is fitted to: the data's own, or with ``smoothing`` A
+        (additive/Lidstone smoothing; Laplace's rule for A = 1) (n_k + A) / (N + A K).
+
+        Reference: Manning & Schuetze, Foundations of Statistical Natural Language
+        Processing (1999), 6.2.2 "Laplace's law, Lidstone's law".  The mean loss is still
+        taken over the data's shares: smoothing changes the prediction, not the targets.
+        """
+        if not self.smoothing:
+            return data.p
+        if data.total is None or not data.total > 0:
+            raise OptionError("--smoothing needs the number of samples the shares come from")
+        n, a = float(data.total), self.smoothing
+        return np.asarray((data.p * n + a) / (n + a * data.p.size), dtype=np.float64)
 
     def coefficients(self, p: FloatArray) -> tuple[FloatArray, float]:
         """C_k and the normaliser Z = sum_k c_k p_k of the docstring."""
@@ -189,11 +230,13 @@ class CrossEntropy(Loss):
         return c * ((1 - e) * p + e / p.size), z
 
     def fit(self, data: LossData) -> Fit:
-        coef, _ = self.coefficients(data.p)
+        coef, _ = self.coefficients(self.fit_shares(data))
         target = coef / coef.sum()
-        q = np.maximum(target, self.eps)
-        what = "share" if np.array_equal(target, data.p) else "optimal softmax output"
-        warnings = _clip_warnings(data.labels, target, np.minimum(q, 1.0), what)
+        # Smoothed shares are all positive and meant as they are: no eps clip.
+        q = target if self.smoothing else np.maximum(target, self.eps)
+        plain = self.class_weight is None and not self.label_smoothing and not self.smoothing
+        what = "share" if plain else "optimal softmax output"
+        warnings = _softmax_clip_warnings(data.labels, target, np.minimum(q, 1.0), what, self.eps)
         bias = np.log(q)
         if self.center:
             bias = bias - bias.mean()
@@ -206,6 +249,11 @@ class CrossEntropy(Loss):
             head = (
                 "b_k = log(C_k / sum C), C_k = c_k ((1 - e) p_k + e/K) "
                 "[PyTorch CrossEntropyLoss weight / label_smoothing]"
+            )
+        if self.smoothing:
+            head += (
+                f"; p_k = (n_k + A) / (N + A K) with A = {fmt(self.smoothing)} "
+                "(--smoothing, Lidstone)"
             )
         if self.center:
             head += "; minus the mean of b (--center)"
