@@ -275,7 +275,7 @@ def _count_ids(y: Any, options: BiasOptions) -> TokenStats:
         raise DataError(f"token ids must be integers, not {ids.dtype} values")
     stats = TokenStats(options.token_spec("tokens", ids.dtype.name))
     flat = ids.reshape(-1)
-    stats.add(flat, lambda i: f"at index {np.unravel_index(i, ids.shape)}")
+    stats.add(flat, lambda i: f"at index {tuple(int(j) for j in np.unravel_index(i, ids.shape))}")
     return stats
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -130,8 +131,8 @@ def finish(
         weight=weight,
         weight_sum=weight_sum if weight is not None else None,
         classes=decision.classes,
-        counts=None if decision.counts is None else tuple(int(c) for c in decision.counts),
-        priors=None if priors is None else tuple(float(p) for p in priors),
+        counts=None if decision.counts is None else tuple(decision.counts.tolist()),
+        priors=None if priors is None else tuple(priors.tolist()),
         statistics=statistics,
         prior_bias=prior_bias,
         outputs=_outputs(decision, targets),
@@ -195,6 +196,8 @@ def _class_data(
 ) -> LossData:
     """Class shares -> what the loss works from, per output unit."""
     assert decision.classes is not None
+    if decision.task == "tokens":  # ids 0 .. V-1 name themselves
+        return LossData(priors=priors, labels=_token_names(len(priors)), total=total)
     labels = tuple(_label(c) for c in decision.classes)
     if decision.task == "binary":
         return LossData(priors=priors[1:], labels=labels[1:])
@@ -207,6 +210,8 @@ def _class_data(
 
 def _outputs(decision: TaskDecision, targets: tuple[str, ...]) -> tuple[str, ...]:
     """A name for each output unit, in order."""
+    if decision.task == "tokens":
+        return _token_names(len(decision.classes or ()))
     classes = [str(c) for c in decision.classes or ()]
     if decision.task == "binary":
         return (classes[1],)
@@ -231,6 +236,12 @@ def _plain(loss: Loss, options: BiasOptions) -> Loss:
     if loss.family == "binary":  # focal
         return BinaryCrossEntropy(eps=options.eps)
     return loss
+
+
+@functools.lru_cache(maxsize=2)
+def _token_names(n: int) -> tuple[str, ...]:
+    """ "0" .. "n-1": the labels and output names of a vocabulary (built once per result)."""
+    return tuple(map(str, range(n)))
 
 
 def _label(value: object) -> str:
