@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import io
+import itertools
 import json
 import math
 import subprocess
@@ -280,7 +281,7 @@ def test_any_split_merges_to_the_whole(ids: list[int], cuts: list[int]) -> None:
     whole.add(np.array(ids, dtype=np.int32))
     bounds = [0, *sorted(c % (len(ids) + 1) for c in cuts), len(ids)]
     merged = TokenStats(spec)
-    for a, b in zip(bounds, bounds[1:], strict=False):
+    for a, b in itertools.pairwise(bounds):
         part = TokenStats(spec)
         part.add(np.array(ids[a:b], dtype=np.int32))
         merged = merged.merge(TokenStats.from_dict(json.loads(json.dumps(part.to_dict()))))
