@@ -204,8 +204,8 @@ def test_counts_do_not_depend_on_chunk_boundaries(
     path = write_bin(tmp_path / "t.bin", ids, "uint16")
     np.save(tmp_path / "t.npy", ids.astype(np.int32))
     whole = compute_bias_from_file(str(path), tokens="uint16", vocab_size=400)
-    for chunk in (6, 1000, 4094):
-        monkeypatch.setattr(token_reader, "CHUNK_BYTES", chunk)
+    for chunk in (1, 3, 500, 2047):
+        monkeypatch.setattr(token_reader, "CHUNK_IDS", chunk)
         for p, tokens in ((path, "uint16"), (tmp_path / "t.npy", None)):
             r = compute_bias_from_file(str(p), tokens=tokens, task="tokens", vocab_size=400)
             assert r.counts == whole.counts
@@ -215,10 +215,10 @@ def test_counts_do_not_depend_on_chunk_boundaries(
 def test_counting_streams_in_bounded_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A 48 MB file counted with 1 MiB chunks stays near the chunk size (not the file)."""
+    """A 48 MB file counted in chunks of 256k ids stays near the chunk size (not the file)."""
     ids = np.tile(np.arange(50_000, dtype=np.uint16), 480)  # 24M ids
     path = write_bin(tmp_path / "big.bin", ids, "uint16")
-    monkeypatch.setattr(token_reader, "CHUNK_BYTES", 1 << 20)
+    monkeypatch.setattr(token_reader, "CHUNK_IDS", 1 << 18)
     tracemalloc.start()
     try:
         r = compute_bias_from_file(str(path), tokens="uint16", vocab_size=50_000)
@@ -226,8 +226,8 @@ def test_counting_streams_in_bounded_memory(
     finally:
         tracemalloc.stop()
     assert r.counts == (480,) * 50_000
-    # Two 1 MiB buffers + bincount's 4 MiB int64 copy of a chunk + O(V) vectors (5 x 0.4 MB).
-    assert peak < 16 << 20, peak
+    # Two 0.5 MiB read buffers, two 2 MiB int64 buffers, O(V) vectors (a few of 0.4 MB).
+    assert peak < 12 << 20, peak
 
 
 def test_stdin_stream_is_counted_without_a_header(tmp_path: Path) -> None:
@@ -464,7 +464,7 @@ def test_the_first_bad_id_is_named_across_chunks(
     ids[[700, 900]] = [12, 99]
     ids[[300]] = -100  # ignored, not an error
     path = write_bin(tmp_path / "t.bin", ids, "int64")
-    monkeypatch.setattr(token_reader, "CHUNK_BYTES", 8 * 64)
+    monkeypatch.setattr(token_reader, "CHUNK_IDS", 64)
     with pytest.raises(DataError, match=r"token id 12 at token 700 \(byte 5,600\) of"):
         compute_bias_from_file(str(path), tokens="int64", vocab_size=10)
     with pytest.raises(DataError, match="beyond 16,777,215"):

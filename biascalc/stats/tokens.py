@@ -92,8 +92,18 @@ class TokenStats:
         seen = np.flatnonzero(self.counts)
         return int(seen[-1]) if seen.size else None
 
-    def add(self, ids: npt.NDArray[Any], locate: Locate = _nowhere) -> None:
-        """Count one chunk of token ids (any NumPy integer dtype)."""
+    def add(
+        self,
+        ids: npt.NDArray[Any],
+        locate: Locate = _nowhere,
+        stored: np.dtype[Any] | None = None,
+    ) -> None:
+        """Count one chunk of token ids (any NumPy integer dtype).
+
+        ``stored`` is the dtype the ids were read from when they were widened for
+        counting (uint16 ids in an int64 array): its range bounds the values, so no
+        min/max pass is needed when it cannot hold a bad id.
+        """
         n = int(ids.size)
         if n == 0:
             return
@@ -101,7 +111,7 @@ class TokenStats:
             raise DataError(f"token ids must be integers, not {ids.dtype} values")
         ids = ids.reshape(-1)
         limit = self.spec.vocab_size if self.spec.vocab_size is not None else MAX_VOCAB
-        info = np.iinfo(ids.dtype)
+        info = np.iinfo(stored if stored is not None else ids.dtype)
         # The common case (uint16 ids, nothing to skip) costs one bincount: min and max
         # are only computed when the dtype can hold a value outside [0, limit).
         low = int(ids.min()) if info.min < 0 else 0
