@@ -10,8 +10,8 @@ import numpy as np
 from .errors import DataError
 from .losses import Loss, LossData
 from .losses.base import MAX_LINES, fmt
-from .losses.priors import sampled_priors
 from .losses.classification import BinaryCrossEntropy, CrossEntropy
+from .losses.priors import sampled_priors
 from .options import BiasOptions
 from .result import BiasResult, TargetStatistics
 from .stats import LabelStats
@@ -117,7 +117,9 @@ def finish(
     fit = loss.fit(data)
     if decision.task != "regression":
         plain = _plain(loss, options)
-        prior_bias = fit.bias if plain is loss and data is plain_data else plain.fit(plain_data).bias
+        prior_bias = (
+            fit.bias if plain is loss and data is plain_data else plain.fit(plain_data).bias
+        )
     approximate = _approximation_note(stats)
     zero = loss.mean_loss(data, np.zeros_like(fit.bias))
     recommended = loss.mean_loss(data, fit.bias)

@@ -130,9 +130,7 @@ def make_loss(
             if len(class_weight) != 2:
                 raise OptionError("--class-weight with bce needs the weights of the 2 classes")
             binary_weight = (float(class_weight[0]), float(class_weight[1]))
-        return BinaryCrossEntropy(
-            pos_weight, binary_weight, label_smoothing, eps, logit_adjustment
-        )
+        return BinaryCrossEntropy(pos_weight, binary_weight, label_smoothing, eps, logit_adjustment)
     if name == "cross_entropy":
         return CrossEntropy(center, class_weight, label_smoothing, eps, logit_adjustment)
     if name == "focal":

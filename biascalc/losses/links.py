@@ -78,7 +78,7 @@ class OutputActivation:
         if self.name == "exp":
             return math.log(c)
         if self.name == "softplus":
-            return float(inverse_softplus(np.float64(c)))
+            return float(inverse_softplus(np.array(c, dtype=np.float64)))
         if self.name == "sigmoid":
             u = (c - self.low) / (self.high - self.low)
             return math.log(u) - math.log1p(-u)

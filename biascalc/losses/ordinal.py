@@ -70,9 +70,7 @@ class Corn(Loss):
     reference = "coral_pytorch.losses.corn_loss"
 
     def output_names(self, names: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(
-            n if k == 0 else f"{n} | y {names[k - 1]}" for k, n in enumerate(names)
-        )
+        return tuple(n if k == 0 else f"{n} | y {names[k - 1]}" for k, n in enumerate(names))
 
     @staticmethod
     def _reach(above: FloatArray) -> FloatArray:
@@ -92,7 +90,7 @@ class Corn(Loss):
             if r <= 0:
                 warnings.append(
                     f"no row reaches output {name}; its task is empty (corn_loss skips it) "
-                    f"and its bias is logit({c!r})"
+                    f"and its bias is logit({float(c)!r})"
                 )
             elif p != c:
                 warnings.append(

@@ -44,10 +44,7 @@ def effective_number_weights(
             f"effective-number class weights are undefined for classes with no rows: {absent}; "
             "give the weights as LABEL=W or drop those classes"
         )
-    if beta == 0:
-        w = np.ones_like(n)
-    else:
-        w = (1 - beta) / -np.expm1(n * math.log(beta))
+    w = np.ones_like(n) if beta == 0 else (1 - beta) / -np.expm1(n * math.log(beta))
     return np.asarray(w / w.sum() * n.size, dtype=np.float64)
 
 
