@@ -364,3 +364,35 @@ def test_cli_usage_errors_exit_2(
     result = run(str(path), "-t", "y", *args)
     assert result.exit_code == 2, result.output
     assert result.output.startswith("Error: ") and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-t", "c", "--sampler", "power:0.25", "-w", "w"],
+        ["-t", "c", "--class-weight", "effective:0.999", "--logit-adjustment", "0.5"],
+        ["-t", "c", "--task", "ordinal", "--loss", "corn"],
+        ["-t", "y", "--loss", "gaussian_nll", "--variance-activation", "softplus"],
+        ["-t", "y", "--loss", "laplace_nll"],
+        ["-t", "y", "--activation", "sigmoid", "--output-range", "0,30"],
+    ],
+)
+def test_cli_json_matches_the_schema(
+    run: Callable[..., Any], write_csv: Callable[..., Path], args: list[str]
+) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(
+        (Path(__file__).parent.parent / "docs" / "biascalc-result.schema.json").read_text()
+    )
+    path = write_csv(
+        {
+            "y": RNG.gamma(2.0, 2.0, 120).tolist(),
+            "c": RNG.choice(4, size=120, p=[0.6, 0.25, 0.1, 0.05]).tolist(),
+            "w": RNG.uniform(0.5, 2.0, 120).tolist(),
+        }
+    )
+    result = run(str(path), *args, "--format", "json")
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.stdout)
+    jsonschema.validate(d, schema)
+    assert len(d["outputs"]) == len(d["bias"])

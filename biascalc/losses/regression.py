@@ -8,6 +8,7 @@ and the expected loss is the loss at the activated output.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, ClassVar
 
 import numpy as np
@@ -63,7 +64,7 @@ class _RegressionLoss(Loss):
         head = [f"{self.formula} [{self.source}]"]
         if self.output is not IDENTITY:
             head = [
-                head[0].replace("b = ", "c = ", 1),
+                re.sub(r"\bb\b", "c", head[0]),
                 f"then {self.output.formula}, the activation's inverse at the optimal constant c",
             ]
         return Fit(bias, explanation=(*head, *lines))
