@@ -36,6 +36,10 @@ FRAME = pd.DataFrame(
         "tag_a": RNG.integers(0, 2, N),
         "tag_b": (RNG.random(N) < 0.1).astype(np.int64),
         "w": RNG.random(N) + 0.05,
+        # Declared, unsorted categories with one never used: classes follow the codes.
+        "grade": pd.Categorical.from_codes(
+            RNG.integers(0, 3, N), categories=["good", "bad", "fair", "unused"]
+        ),
     }
 )
 FRAME.loc[::97, "price"] = np.nan  # missing labels are dropped and counted
@@ -44,6 +48,7 @@ CASES = [
     ("clicked", {}),
     ("y01", {"loss": "bce"}),
     ("species", {}),
+    ("grade", {}),
     ("stars", {"loss": "cross_entropy"}),
     ("price", {}),
     ("price", {"loss": "gamma"}),
@@ -246,3 +251,10 @@ def test_cli_engine_usage_errors(run: Any, args: list[str], message: str) -> Non
     result = run(*args)
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_categorical_partitions_keep_the_declared_order(frame: Any) -> None:
+    got = compute_bias(frame, "grade")
+    codes = FRAME["grade"].cat.codes.to_numpy()
+    assert got.classes == tuple(FRAME["grade"].cat.categories)
+    assert got.counts == tuple(np.bincount(codes, minlength=4).tolist())

@@ -194,8 +194,12 @@ def _partition_stats(frame: Any, spec: StatsSpec, k: int) -> _Part:
     """Runs on a worker: one pandas partition -> statistics (and sketches)."""
     import pyarrow as pa
 
+    from ..readers import declared_classes
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
     stats = LabelStats(spec)
-    stats.update(pa.Table.from_pandas(frame, preserve_index=False))
+    stats.declare(declared_classes(table.schema))  # pandas categoricals keep their order
+    stats.update(table)
     if not spec.keep_values:
         return stats, None
     sketches = []

@@ -35,6 +35,7 @@ from ._common import (
 )
 from ._csv import CsvReader
 from ._dataset import Dataset, open_dataset
+from ._features import declared_classes
 from ._partitions import PartitionedReader
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "JsonLinesReader",
     "ParquetReader",
     "PartitionedReader",
+    "declared_classes",
     "escaped",
     "open_dataset",
     "quoted",

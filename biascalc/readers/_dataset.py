@@ -20,10 +20,13 @@ from ._common import (
     quoted,
 )
 from ._csv import CsvReader
+from ._features import declared_classes
 from ._partitions import PartitionedReader, with_partitions
 from ._paths import _expand, _is_stream, _remove_spool, _spool
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from ..progress import Progress
     from ..stats import LabelStats
 
@@ -116,6 +119,7 @@ class Dataset:
         done = 0
         for reader in self.readers:
             part = make_stats()
+            part.declare(declared_classes(_schema(reader)))
             try:
                 for batch in reader.batches(columns):
                     part.update(batch)
@@ -135,6 +139,13 @@ class Dataset:
             )
             raise DataError(f"{where} column names but no rows of data; add rows of labels")
         return total
+
+
+def _schema(reader: FileReader) -> pa.Schema | None:
+    """The Arrow schema a reader knows before reading (Parquet, Arrow), else None."""
+    inner = reader.inner if isinstance(reader, PartitionedReader) else reader
+    schema: pa.Schema | None = getattr(inner, "schema", None)
+    return schema
 
 
 def _show_columns(names: Sequence[str], limit: int = 30) -> str:
