@@ -34,7 +34,7 @@ from ._common import (
     quoted,
 )
 from ._csv import CsvReader
-from ._dataset import Dataset, open_dataset
+from ._dataset import Dataset, collect_file, open_dataset
 from ._partitions import PartitionedReader
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "JsonLinesReader",
     "ParquetReader",
     "PartitionedReader",
+    "collect_file",
     "escaped",
     "open_dataset",
     "quoted",
