@@ -49,6 +49,11 @@ def compute_bias(
     label_smoothing: float = 0.0,
     focal_gamma: float = 2.0,
     focal_alpha: float = 0.25,
+    activation: str | None = None,
+    output_range: tuple[float, float] | None = None,
+    variance_activation: str | None = None,
+    logit_adjustment: float | None = None,
+    sampler: str | None = None,
     vocab_size: int | None = None,
     ignore_index: Sequence[int] | None = None,
     smoothing: float = 0.0,
@@ -86,6 +91,11 @@ def compute_bias(
         label_smoothing=label_smoothing,
         focal_gamma=focal_gamma,
         focal_alpha=focal_alpha,
+        activation=activation,
+        output_range=output_range,
+        variance_activation=variance_activation,
+        logit_adjustment=logit_adjustment,
+        sampler=sampler,
         vocab_size=vocab_size,
         ignore_index=None if ignore_index is None else tuple(ignore_index),
         smoothing=smoothing,
@@ -106,7 +116,7 @@ def compute_bias(
             )
         table = table.append_column(WEIGHT_COLUMN, pa.array(w))
         weight = WEIGHT_COLUMN
-    stats = collect(options.stats_spec(targets, weight), table.to_batches())
+    stats = collect(options.stats_spec(targets, weight), table.to_batches(), table.schema)
     return result_from_stats(stats, options)
 
 
@@ -279,9 +289,14 @@ def _count_ids(y: Any, options: BiasOptions) -> TokenStats:
     return stats
 
 
-def collect(spec: StatsSpec, batches: Iterable[pa.RecordBatch]) -> LabelStats:
-    """Fold record batches into fresh statistics."""
+def collect(
+    spec: StatsSpec, batches: Iterable[pa.RecordBatch], schema: pa.Schema | None = None
+) -> LabelStats:
+    """Fold record batches into fresh statistics (``schema``: the classes it declares)."""
+    from .readers import declared_classes
+
     stats = LabelStats(spec)
+    stats.declare(declared_classes(schema))
     for batch in batches:
         stats.update(batch)
     return stats

@@ -480,6 +480,8 @@ def test_option_conflicts() -> None:
         compute_bias([1, 2], task="tokens", vocab_size=0)
     with pytest.raises(OptionError, match="does not fit --task tokens"):
         compute_bias([1, 2], task="tokens", loss="bce")
+    with pytest.raises(OptionError, match="--sampler does not apply to --task tokens"):
+        compute_bias([1, 2], task="tokens", sampler="balanced")
     with pytest.raises(OptionError, match="--ignore-index takes whole numbers"):
         compute_bias([1, 2], task="tokens", ignore_index=[1.5])  # type: ignore[list-item]
 
