@@ -64,11 +64,13 @@ def compute_bias(
 ) -> BiasResult:
     """The bias for the label column(s) ``target`` of a Spark DataFrame.
 
-    ``options`` are those of :func:`biascalc.compute_bias`.  The result equals the local
-    computation to rounding, except for the mae, quantile and huber losses, which use
-    ``percentile_approx`` (rank error at most ``1/accuracy + 1/(2 grid)``; stated in the
-    result's warnings) and need unweighted rows.  Spark reads the data a few times
-    (about four aggregations); ``frame.cache()`` first if producing it is expensive.
+    ``options`` are those of :func:`biascalc.compute_bias`; with ``task="tokens"``,
+    ``target`` is a column of token-id arrays (or ids) whose ids Spark counts.  The
+    result equals the local computation to rounding, except for the mae, quantile and
+    huber losses, which use ``percentile_approx`` (rank error at most
+    ``1/accuracy + 1/(2 grid)``; stated in the result's warnings) and need unweighted
+    rows.  Spark reads the data a few times (about four aggregations); ``frame.cache()``
+    first if producing it is expensive.
 
     >>> frame = spark.read.parquet("s3://bucket/events/")  # doctest: +SKIP
     >>> compute_bias(frame, "clicked").bias  # doctest: +SKIP
@@ -77,6 +79,12 @@ def compute_bias(
     from ..api import result_from_stats
 
     opts = BiasOptions(**options)
+    if opts.task == "tokens":  # a column of token-id arrays: Spark counts the ids
+        from ._spark_tokens import collect_token_stats
+
+        if weight is not None or not isinstance(target, str):
+            raise OptionError("--task tokens counts one column of token ids, without weights")
+        return result_from_stats(collect_token_stats(frame, target, opts), opts)
     stats = collect_stats(frame, target, weight=weight, options=opts, accuracy=accuracy, grid=grid)
     return result_from_stats(stats, opts)  # states a sketch's error bound in its warnings
 

@@ -140,11 +140,11 @@ class TokenStats:
         if not ignored.all():
             first = int(np.argmin(ignored))
             position = int(np.flatnonzero(outside)[first])
-            raise DataError(self._bad_id(int(values[first]), limit, locate(position)))
+            raise DataError(self.describe_bad_id(int(values[first]), limit, locate(position)))
         self.n_ignored += int(values.size)
         return ids[~outside]
 
-    def _bad_id(self, value: int, limit: int, where: str) -> str:
+    def describe_bad_id(self, value: int, limit: int, where: str) -> str:
         ignore = ", ".join(str(i) for i in self.spec.ignore_index) or "none"
         if value < 0:
             return (
