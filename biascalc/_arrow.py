@@ -14,7 +14,7 @@ import numpy as np
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["from_numpy", "to_numpy", "validity"]
+__all__ = ["from_numpy", "to_numpy", "validity", "without_views"]
 
 
 def from_numpy(values: np.ndarray[Any, Any]) -> pa.Array:
@@ -70,3 +70,39 @@ def validity(values: pa.Array | pa.ChunkedArray) -> np.ndarray[Any, Any] | None:
         return np.zeros(n, dtype=bool)
     bits = np.frombuffer(bitmap, dtype=np.uint8)
     return np.unpackbits(bits, bitorder="little", count=offset + n)[offset:].astype(bool)
+
+
+def without_views(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """``string_view`` / ``binary_view`` columns (polars' ``write_ipc``) as plain text / bytes.
+
+    The statistics and the row filter work on Arrow's offset-based text types; the view
+    types hold the same values, so the cast changes the layout, not the data.
+    """
+    import pyarrow as pa
+
+    types = batch.schema.types
+    if not any(pa.types.is_string_view(t) or pa.types.is_binary_view(t) for t in types):
+        return batch
+    arrays = [
+        column.cast(pa.large_string())
+        if pa.types.is_string_view(column.type)
+        else column.cast(pa.large_binary())
+        if pa.types.is_binary_view(column.type)
+        else column
+        for column in batch.columns
+    ]
+    return pa.RecordBatch.from_arrays(arrays, schema=_plain_schema(batch.schema))
+
+
+def _plain_schema(schema: pa.Schema) -> pa.Schema:
+    """The schema with view types replaced, keeping field and schema metadata."""
+    import pyarrow as pa
+
+    fields = []
+    for f in schema:
+        if pa.types.is_string_view(f.type):
+            f = f.with_type(pa.large_string())
+        elif pa.types.is_binary_view(f.type):
+            f = f.with_type(pa.large_binary())
+        fields.append(f)
+    return pa.schema(fields, metadata=schema.metadata)

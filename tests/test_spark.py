@@ -183,3 +183,39 @@ def test_errors(spark: Any, frame: Any) -> None:
     empty = spark.createDataFrame([(None,)], "y double")
     with pytest.raises(DataError, match="no rows with a label"):
         compute_bias(empty, "y")
+
+
+def _kept(expr_keep: list[bool], target: str) -> Any:
+    import pyarrow as pa
+
+    return pa.table({target: [v for v, k in zip(COLUMNS[target], expr_keep, strict=True) if k]})
+
+
+def test_where_is_a_spark_filter_with_the_readers_semantics(frame: Any) -> None:
+    import pyarrow as pa
+
+    from biascalc.readers import parse_where
+
+    # price holds nulls and NaN: unknown, so those rows never pass a price comparison.
+    expr = "stars >= 3 and price != 20.0 or species in ('émeu',)"
+    got = compute_bias(frame, "y01", where=expr)
+    table = pa.table({n: COLUMNS[n] for n in ("stars", "price", "species", "y01")})
+    price = np.array([math.nan if v is None else v for v in COLUMNS["price"]], dtype=float)
+    species = np.array([s if s is not None else "" for s in COLUMNS["species"]])
+    keep = ((np.array(COLUMNS["stars"]) >= 3) & ~np.isnan(price) & (price != 20.0)) | (
+        species == "émeu"
+    )
+    want = biascalc.compute_bias(_kept(keep.tolist(), "y01"))
+    _assert_same(got, want)
+    assert got.where == expr
+    # The same rows as the readers' own filter on the same table.
+    assert got.n_samples == parse_where(expr).apply(table).num_rows
+
+
+def test_where_errors(frame: Any) -> None:
+    with pytest.raises(OptionError, match="which holds text values, with the number 1"):
+        compute_bias(frame, "y01", where="species == 1")
+    with pytest.raises(OptionError, match="'nope' is not in the data"):
+        compute_bias(frame, "y01", where="nope == 1")
+    with pytest.raises(OptionError, match="does not allow arithmetic"):
+        compute_bias(frame, "y01", where="stars + 1 == 2")

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import OptionError
 from ..options import BiasOptions
+from ..readers import RowFilter, parse_where
 from ..result import BiasResult
 from ..stats import LabelStats, StatsSpec
 from ..stats.sketch import DEFAULT_K, QuantileSketch
@@ -49,12 +50,15 @@ def compute_bias(
     weight: str | None = None,
     sketch_k: int = DEFAULT_K,
     split_every: int = SPLIT_EVERY,
+    where: str | None = None,
     **options: Any,
 ) -> BiasResult:
     """The bias for the label column(s) ``target`` of a Dask DataFrame.
 
-    ``options`` are those of :func:`biascalc.compute_bias` (``task``, ``loss``, ...).
-    Statistics are computed where the partitions live and merged in the cluster; the
+    ``options`` are those of :func:`biascalc.compute_bias` (``task``, ``loss``, ...);
+    ``where`` keeps only the rows passing a filter (``"split == 'train'"``), applied on
+    each partition with the readers' filter.  Statistics are computed where the
+    partitions live and merged in the cluster; the
     result equals ``biascalc.compute_bias`` on the same labels (to rounding), except for
     the mae, quantile and huber losses, which come from a quantile sketch whose rank
     error bound is stated in the result's warnings.
@@ -68,7 +72,13 @@ def compute_bias(
 
     opts = BiasOptions(**options)
     stats = collect_stats(
-        frame, target, weight=weight, options=opts, sketch_k=sketch_k, split_every=split_every
+        frame,
+        target,
+        weight=weight,
+        options=opts,
+        sketch_k=sketch_k,
+        split_every=split_every,
+        where=where,
     )
     return result_from_stats(stats, opts)  # states a sketch's error bound in its warnings
 
@@ -81,6 +91,7 @@ def collect_stats(
     options: BiasOptions | None = None,
     sketch_k: int = DEFAULT_K,
     split_every: int = SPLIT_EVERY,
+    where: str | RowFilter | None = None,
 ) -> LabelStats:
     """The merged :class:`LabelStats` of a Dask DataFrame's label column(s).
 
@@ -88,9 +99,11 @@ def collect_stats(
     need order statistics, each column's values are a sketch (its points and weights).
     """
     opts = options or BiasOptions()
+    row_filter = parse_where(where) if isinstance(where, str) else where
     targets = [target] if isinstance(target, str) else list(target)
     columns = [*targets, *([weight] if weight else [])]
-    missing = [c for c in columns if c not in frame.columns]
+    read = [*columns, *(c for c in (row_filter.columns if row_filter else ()) if c not in columns)]
+    missing = [c for c in read if c not in frame.columns]
     if missing:
         raise OptionError(
             f"column {', '.join(repr(c) for c in missing)} is not in the data; "
@@ -98,12 +111,12 @@ def collect_stats(
         )
     if split_every < 2:
         raise OptionError("split_every must be at least 2")
-    spec = opts.stats_spec(targets, weight)
+    spec = opts.stats_spec(targets, weight, row_filter.text if row_filter else None)
     # Only the needed columns are read (Parquet column projection happens here).
-    partitions = frame[columns].to_delayed()
+    partitions = frame[read].to_delayed()
     if not partitions:
         return LabelStats(spec)
-    parts = [delayed(_partition_stats)(p, spec, sketch_k) for p in partitions]
+    parts = [delayed(_partition_stats)(p, spec, sketch_k, row_filter) for p in partitions]
     while len(parts) > 1:
         parts = [
             delayed(_merge_parts)(parts[i : i + split_every])
@@ -126,6 +139,7 @@ def collect_path_stats(
     encoding: str | None = None,
     options: BiasOptions | None = None,
     scheduler: str | None = None,
+    where: str | None = None,
 ) -> tuple[LabelStats, tuple[str, ...]]:
     """Statistics of Parquet or CSV files (paths, directories, globs) computed on a cluster.
 
@@ -140,6 +154,7 @@ def collect_path_stats(
     import dask.dataframe as dd
     from distributed import Client, LocalCluster
 
+    row_filter = None if where is None else parse_where(where)  # a usage error before any work
     targets = None if target is None else ([target] if isinstance(target, str) else list(target))
     fmt = input_format or _format_of(paths)
     if fmt not in ("parquet", "csv", "tsv"):
@@ -152,17 +167,21 @@ def collect_path_stats(
             files.append(path)
     sep = delimiter or ("\t" if fmt == "tsv" else ",")
     columns = None if targets is None else [*targets, *([weight] if weight else [])]
+    if columns is not None and row_filter is not None:
+        columns += [c for c in row_filter.columns if c not in columns]
     if fmt == "parquet":
         frame = dd.read_parquet(files, columns=columns)
     else:
         frame = dd.read_csv(files, usecols=columns, sep=sep, encoding=encoding or "utf-8")
     if targets is None:
         names = [c for c in frame.columns if c != weight]
+        if row_filter is not None:
+            names = [c for c in names if c not in row_filter.columns]
         if len(names) != 1:
             raise OptionError(f"the data has {len(names)} columns; name the label with --target")
         targets = names
     with _client(scheduler, Client, LocalCluster):
-        stats = collect_stats(frame, targets, weight=weight, options=options)
+        stats = collect_stats(frame, targets, weight=weight, options=options, where=row_filter)
     return stats, tuple(paths)
 
 
@@ -190,12 +209,16 @@ def _client(address: str | None, client: Any, cluster: Any) -> Iterator[Any]:
             local.close()
 
 
-def _partition_stats(frame: Any, spec: StatsSpec, k: int) -> _Part:
-    """Runs on a worker: one pandas partition -> statistics (and sketches)."""
+def _partition_stats(frame: Any, spec: StatsSpec, k: int, row_filter: RowFilter | None) -> _Part:
+    """Runs on a worker: one pandas partition -> its rows passing the filter -> statistics
+    (and sketches)."""
     import pyarrow as pa
 
     stats = LabelStats(spec)
-    stats.update(pa.Table.from_pandas(frame, preserve_index=False))
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if row_filter is not None:
+        table = row_filter.apply(table, [*spec.targets, *([spec.weight] if spec.weight else [])])
+    stats.update(table)
     if not spec.keep_values:
         return stats, None
     sketches = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from ..errors import ColumnNotFoundError, DataError, OptionError
@@ -20,10 +20,15 @@ from ._common import (
     quoted,
 )
 from ._csv import CsvReader
+from ._filter import RowFilter, parse_where
 from ._partitions import PartitionedReader, with_partitions
 from ._paths import _expand, _is_stream, _remove_spool, _spool
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import pyarrow as pa
+
     from ..progress import Progress
     from ..stats import LabelStats
 
@@ -32,15 +37,23 @@ class Dataset:
     """One or more files read as one data set (they must share the needed columns).
 
     ``progress``, when set, is told the bytes read so far after every batch (see
-    :mod:`biascalc.progress`) and closed when :meth:`collect` ends.
+    :mod:`biascalc.progress`) and closed when :meth:`collect` ends.  ``row_filter``, when
+    set, drops the rows that do not pass it before the statistics see them.
     """
 
     def __init__(
-        self, readers: list[FileReader], cleanup: list[str], progress: Progress | None = None
+        self,
+        readers: list[FileReader],
+        cleanup: list[str],
+        progress: Progress | None = None,
+        row_filter: RowFilter | None = None,
     ) -> None:
         self.readers = readers
         self._cleanup = cleanup
         self.progress = progress
+        self.row_filter = row_filter
+        #: Rows read before the filter, in the last :meth:`collect`.
+        self.rows_read = 0
 
     def close(self) -> None:
         """Remove the temporary copies of standard input and pipes."""
@@ -77,6 +90,8 @@ class Dataset:
         for reader in self.readers:
             for name in wanted:
                 _check_column(name, reader)
+            for name in self.row_filter.columns if self.row_filter else ():
+                _check_column(name, reader, "--where names column")
         if weight is not None and weight in targets:
             raise OptionError(f"column {quoted(weight)} cannot be both a target and the weight")
         if len(set(targets)) != len(targets):
@@ -114,11 +129,12 @@ class Dataset:
         progress = self.progress
         size = sum(os.path.getsize(r.path) for r in self.readers) if progress else 0
         done = 0
+        self.rows_read = 0
         for reader in self.readers:
             part = make_stats()
             try:
-                for batch in reader.batches(columns):
-                    part.update(batch)
+                for batch, rows in self._batches(reader, columns):
+                    part.update(batch, rows)
                     if progress is not None:
                         progress.update(done + reader.bytes_read, size)
             except DataError as exc:
@@ -127,6 +143,11 @@ class Dataset:
                 raise
             total = total.merge(part)
             done += os.path.getsize(reader.path) if progress else 0
+        if total.rows_seen == 0 and self.row_filter is not None and self.rows_read:
+            raise DataError(
+                f"no rows pass --where {self.row_filter.text!r} (of {self.rows_read} rows read); "
+                "check the column's values and the expression"
+            )
         if total.rows_seen == 0:
             where = (
                 f"{quoted(self.readers[0].name)} has"
@@ -135,6 +156,38 @@ class Dataset:
             )
             raise DataError(f"{where} column names but no rows of data; add rows of labels")
         return total
+
+    def _batches(
+        self, reader: FileReader, columns: Sequence[str]
+    ) -> Iterator[tuple[pa.RecordBatch, npt.NDArray[np.int64] | None]]:
+        """Where batches leave a reader: plain text types, the row filter applied.
+
+        Each batch comes with the positions (in its file) of the rows kept when the filter
+        dropped some, so that errors still name the right line.
+        """
+        import numpy as np
+        import pyarrow.compute as pc
+
+        from .._arrow import to_numpy, without_views
+
+        row_filter = self.row_filter
+        if row_filter is None:
+            for batch in reader.batches(columns):
+                self.rows_read += batch.num_rows
+                yield without_views(batch), None
+            return
+        extra = [c for c in row_filter.columns if c not in columns]
+        start = 0
+        for batch in reader.batches([*columns, *extra]):
+            batch = without_views(batch)
+            n = batch.num_rows
+            self.rows_read += n
+            keep = pc.fill_null(row_filter.mask(batch), False)
+            passed = to_numpy(keep)
+            rows = np.flatnonzero(passed) + start
+            start += n
+            if rows.size:
+                yield batch.select(list(columns)).filter(keep), rows
 
 
 def _show_columns(names: Sequence[str], limit: int = 30) -> str:
@@ -151,7 +204,7 @@ def _show_columns(names: Sequence[str], limit: int = 30) -> str:
     )
 
 
-def _check_column(name: str, reader: FileReader) -> None:
+def _check_column(name: str, reader: FileReader, role: str = "column") -> None:
     names = reader.column_names
     hits = names.count(name)
     if hits > 1:
@@ -161,8 +214,9 @@ def _check_column(name: str, reader: FileReader) -> None:
         )
     if hits == 1:
         return
+    found = "not found in" if role == "column" else "which is not in"
     message = (
-        f"column {quoted(name)} not found in {quoted(reader.name)}; "
+        f"{role} {quoted(name)}{'' if role == 'column' else ','} {found} {quoted(reader.name)}; "
         f"columns are: {_show_columns(names)}"
     )
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
@@ -180,6 +234,7 @@ def open_dataset(
     delimiter: str | None = None,
     encoding: str | None = None,
     progress: bool | Progress = False,
+    where: str | RowFilter | None = None,
 ) -> Dataset:
     """Open files (or ``"-"`` for standard input) as one data set.
 
@@ -187,6 +242,8 @@ def open_dataset(
     (``year=2024/``) as columns; a glob is every file it matches.  ``progress=True``
     draws a progress bar on standard error when it is a terminal and the read is long
     (:class:`biascalc.progress.ProgressBar`); or pass your own :class:`Progress`.
+    ``where`` is a row filter (``"split == 'train'"``, see :mod:`biascalc.readers._filter`):
+    only the rows that pass it reach the statistics.
 
     >>> ds = open_dataset(["sample_data/wine.csv"])  # doctest: +SKIP
     >>> ds.readers[0].column_names[:2]  # doctest: +SKIP
@@ -201,12 +258,13 @@ def open_dataset(
             delimiter = "\t"
         else:
             raise OptionError(f"--delimiter must be one character, not {delimiter!r}")
+    row_filter = parse_where(where) if isinstance(where, str) else where
     if not paths:
         paths = ["-"]
     readers: list[FileReader] = []
     bases: list[str | None] = []
     cleanup: list[str] = []
-    dataset = Dataset(readers, cleanup)
+    dataset = Dataset(readers, cleanup, row_filter=row_filter)
     try:
         for given in paths:
             for found in _expand(given):
