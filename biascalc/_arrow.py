@@ -73,36 +73,31 @@ def validity(values: pa.Array | pa.ChunkedArray) -> np.ndarray[Any, Any] | None:
 
 
 def without_views(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """``string_view`` / ``binary_view`` columns (polars' ``write_ipc``) as plain text / bytes.
+    """``string_view`` / ``binary_view`` columns (polars' ``write_ipc``) as text.
 
     The statistics and the row filter work on Arrow's offset-based text types; the view
-    types hold the same values, so the cast changes the layout, not the data.
+    types hold the same values, so the cast changes the layout, not the data.  Bytes
+    (``binary_view``) become text when they are valid UTF-8, else plain bytes (which the
+    statistics refuse, naming ``--encoding``).  Field and schema metadata are kept.
     """
     import pyarrow as pa
 
     types = batch.schema.types
     if not any(pa.types.is_string_view(t) or pa.types.is_binary_view(t) for t in types):
         return batch
-    arrays = [
-        column.cast(pa.large_string())
-        if pa.types.is_string_view(column.type)
-        else column.cast(pa.large_binary())
-        if pa.types.is_binary_view(column.type)
-        else column
-        for column in batch.columns
-    ]
-    return pa.RecordBatch.from_arrays(arrays, schema=_plain_schema(batch.schema))
+    arrays = [_plain(column) for column in batch.columns]
+    fields = [f.with_type(a.type) for f, a in zip(batch.schema, arrays, strict=True)]
+    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields, batch.schema.metadata))
 
 
-def _plain_schema(schema: pa.Schema) -> pa.Schema:
-    """The schema with view types replaced, keeping field and schema metadata."""
+def _plain(column: pa.Array) -> pa.Array:
     import pyarrow as pa
 
-    fields = []
-    for f in schema:
-        if pa.types.is_string_view(f.type):
-            f = f.with_type(pa.large_string())
-        elif pa.types.is_binary_view(f.type):
-            f = f.with_type(pa.large_binary())
-        fields.append(f)
-    return pa.schema(fields, metadata=schema.metadata)
+    if pa.types.is_string_view(column.type):
+        return column.cast(pa.large_string())
+    if pa.types.is_binary_view(column.type):
+        try:
+            return column.cast(pa.large_string())  # validates UTF-8
+        except pa.ArrowInvalid:
+            return column.cast(pa.large_binary())
+    return column

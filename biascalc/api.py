@@ -92,7 +92,10 @@ def compute_bias(
             )
         table = table.append_column(WEIGHT_COLUMN, pa.array(w))
         weight = WEIGHT_COLUMN
-    stats = collect(options.stats_spec(targets, weight), table.to_batches())
+    from ._arrow import without_views
+
+    batches = (without_views(b) for b in table.to_batches())
+    stats = collect(options.stats_spec(targets, weight), batches)
     return result_from_stats(stats, options)
 
 

@@ -219,3 +219,23 @@ def test_where_errors(frame: Any) -> None:
         compute_bias(frame, "y01", where="nope == 1")
     with pytest.raises(OptionError, match="does not allow arithmetic"):
         compute_bias(frame, "y01", where="stars + 1 == 2")
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv", "json"])
+def test_spark_output_folders_are_read_as_their_part_files(
+    frame: Any, tmp_path: Any, fmt: str
+) -> None:
+    out = str(tmp_path / "out")
+    writer = frame.select("species", "stars").write
+    if fmt == "csv":
+        writer.option("header", True).csv(out)
+    else:
+        getattr(writer, fmt)(out)
+    names = {p.name for p in (tmp_path / "out").iterdir()}
+    assert "_SUCCESS" in names and any(n.endswith(".crc") for n in names)
+    got = biascalc.compute_bias_from_file(out, "stars")
+    values, counts = np.unique(np.array(COLUMNS["stars"]), return_counts=True)
+    assert got.classes == tuple(values.tolist()) and got.counts == tuple(counts.tolist())
+    got = biascalc.compute_bias_from_file(out, "stars", where="species == 'dog'")
+    dog = np.array(COLUMNS["stars"])[np.array(COLUMNS["species"], dtype=object) == "dog"]
+    assert got.n_samples == dog.size

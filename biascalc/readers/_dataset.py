@@ -278,7 +278,8 @@ def open_dataset(
                             f"{'standard input' if name == '<stdin>' else repr(name)} is empty; "
                             "pipe a file into biascalc or pass a path"
                         )
-                readers.append(_open_one(path, name, input_format, delimiter, encoding))
+                reader = _open_one(path, name, input_format, delimiter, encoding)
+                readers.append(found.wrap(reader) if found.wrap is not None else reader)
                 bases.append(found.base)
         readers[:] = with_partitions(readers, bases)
     except BaseException:
