@@ -47,6 +47,11 @@ def compute_bias(
     label_smoothing: float = 0.0,
     focal_gamma: float = 2.0,
     focal_alpha: float = 0.25,
+    activation: str | None = None,
+    output_range: tuple[float, float] | None = None,
+    variance_activation: str | None = None,
+    logit_adjustment: float | None = None,
+    sampler: str | None = None,
 ) -> BiasResult:
     """Compute the output-layer bias for labels held in memory.
 
@@ -79,6 +84,11 @@ def compute_bias(
         label_smoothing=label_smoothing,
         focal_gamma=focal_gamma,
         focal_alpha=focal_alpha,
+        activation=activation,
+        output_range=output_range,
+        variance_activation=variance_activation,
+        logit_adjustment=logit_adjustment,
+        sampler=sampler,
     )
     table = to_table(y)
     targets, weight = table.column_names, None
@@ -95,7 +105,7 @@ def compute_bias(
     from ._arrow import without_views
 
     batches = (without_views(b) for b in table.to_batches())
-    stats = collect(options.stats_spec(targets, weight), batches)
+    stats = collect(options.stats_spec(targets, weight), batches, table.schema)
     return result_from_stats(stats, options)
 
 
@@ -197,9 +207,14 @@ def compute_bias_from_stats(
     return result_from_stats(merged, BiasOptions(**options))
 
 
-def collect(spec: StatsSpec, batches: Iterable[pa.RecordBatch]) -> LabelStats:
-    """Fold record batches into fresh statistics."""
+def collect(
+    spec: StatsSpec, batches: Iterable[pa.RecordBatch], schema: pa.Schema | None = None
+) -> LabelStats:
+    """Fold record batches into fresh statistics (``schema``: the classes it declares)."""
+    from .readers import declared_classes
+
     stats = LabelStats(spec)
+    stats.declare(declared_classes(schema))
     for batch in batches:
         stats.update(batch)
     return stats

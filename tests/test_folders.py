@@ -185,12 +185,17 @@ def hf() -> Any:
     return datasets
 
 
+NAMES = ("neg", "neu", "pos")
+
+
+def _named(counts: dict[Any, int]) -> dict[Any, int]:
+    return {NAMES[i]: n for i, n in counts.items()}
+
+
 def _hf_dataset(hf: Any, n: int) -> tuple[Any, Any, Any]:
     label = _labels(n)
     split = RNG.choice(["train", "test"], n)
-    features = hf.Features(
-        {"label": hf.ClassLabel(names=["neg", "neu", "pos"]), "split": hf.Value("string")}
-    )
+    features = hf.Features({"label": hf.ClassLabel(names=list(NAMES)), "split": hf.Value("string")})
     return hf.Dataset.from_dict({"label": label, "split": split}, features=features), label, split
 
 
@@ -200,24 +205,30 @@ def test_hf_dataset_folder_is_its_arrow_files(
     ds, label, split = _hf_dataset(hf, 900)
     ds.save_to_disk(str(tmp_path / "ds"), num_shards=3)
     result = biascalc.compute_bias_from_file(str(tmp_path / "ds"), "label")
-    assert _counts(result) == _expected(label)
+    # The ClassLabel names, in id order (the huggingface schema metadata of the files).
+    assert result.classes == NAMES
+    assert _counts(result) == _named(_expected(label))
     assert result.source is not None and len(result.source) == 3
     assert all(s.endswith(".arrow") for s in result.source)  # never the JSON metadata
     got = biascalc.compute_bias_from_file(str(tmp_path / "ds"), "label", where="split == 'train'")
-    assert _counts(got) == _expected(label[split == "train"])
+    assert _counts(got) == _named(_expected(label[split == "train"]))
+    assert "ClassLabel" in got.task_reason
     assert run(tmp_path / "ds", "-t", "label").exit_code == 0
 
 
 def test_hf_dataset_schema_metadata_reaches_the_batches(hf: Any, tmp_path: Path) -> None:
     """The features (ClassLabel names) travel in the schema, as for any Arrow file."""
-    from biascalc.readers import open_dataset
+    from biascalc.readers import declared_classes, open_dataset
 
     ds, _, _ = _hf_dataset(hf, 10)
     ds.save_to_disk(str(tmp_path / "ds"))
     with open_dataset([str(tmp_path / "ds")]) as dataset:
-        batch = next(iter(dataset._batches(dataset.readers[0], ["label"])))[0]
+        reader = dataset.readers[0]
+        batch = next(iter(reader.batches(["label"])))
+        declared = declared_classes(reader.schema)  # type: ignore[attr-defined]
     info = json.loads(batch.schema.metadata[b"huggingface"])
-    assert info["info"]["features"]["label"]["names"] == ["neg", "neu", "pos"]
+    assert info["info"]["features"]["label"]["names"] == list(NAMES)
+    assert declared["label"].names == NAMES
 
 
 def test_hf_dataset_dict_names_its_splits(hf: Any, tmp_path: Path, run: Callable[..., Any]) -> None:
@@ -233,7 +244,7 @@ def test_hf_dataset_dict_names_its_splits(hf: Any, tmp_path: Path, run: Callable
         f"for example '{tmp_path / 'dd' / 'train'}'\n"
     )
     train = biascalc.compute_bias_from_file(str(tmp_path / "dd" / "train"), "label")
-    assert _counts(train) == _expected(label)
+    assert _counts(train) == _named(_expected(label))
 
 
 # -- polars view types ----------------------------------------------------------------------

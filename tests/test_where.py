@@ -343,8 +343,8 @@ def test_no_row_passing_is_an_error_saying_so(
     path = write_parquet(TABLE)
     result = run(path, "-t", "y", "--where", "fold > 100")
     assert result.exit_code == 1
-    assert result.output == f"Error: no rows pass --where 'fold > 100' (of {N} rows read); " + (
-        "check the column's values and the expression\n"
+    assert result.output == (
+        "Error: no rows pass --where 'fold > 100'; check the column's values and the expression\n"
     )
 
 

@@ -34,7 +34,8 @@ from ._common import (
     quoted,
 )
 from ._csv import CsvReader
-from ._dataset import Dataset, open_dataset
+from ._dataset import Dataset, collect_file, open_dataset
+from ._features import declared_classes
 from ._filter import RowFilter, parse_where
 from ._partitions import PartitionedReader
 
@@ -50,6 +51,8 @@ __all__ = [
     "ParquetReader",
     "PartitionedReader",
     "RowFilter",
+    "collect_file",
+    "declared_classes",
     "escaped",
     "open_dataset",
     "parse_where",

@@ -20,6 +20,7 @@ from ._common import (
     quoted,
 )
 from ._csv import CsvReader
+from ._features import declared_classes
 from ._filter import RowFilter, parse_where
 from ._partitions import PartitionedReader, with_partitions
 from ._paths import _expand, _is_stream, _remove_spool, _spool
@@ -38,7 +39,8 @@ class Dataset:
 
     ``progress``, when set, is told the bytes read so far after every batch (see
     :mod:`biascalc.progress`) and closed when :meth:`collect` ends.  ``row_filter``, when
-    set, drops the rows that do not pass it before the statistics see them.
+    set (``--where``), drops the rows that do not pass it before the statistics see them;
+    the Dask engine applies it on the workers, so it pickles.
     """
 
     def __init__(
@@ -52,8 +54,6 @@ class Dataset:
         self._cleanup = cleanup
         self.progress = progress
         self.row_filter = row_filter
-        #: Rows read before the filter, in the last :meth:`collect`.
-        self.rows_read = 0
 
     def close(self) -> None:
         """Remove the temporary copies of standard input and pipes."""
@@ -106,46 +106,42 @@ class Dataset:
     def collect(self, make_stats: Callable[[], LabelStats], columns: Sequence[str]) -> LabelStats:
         """Read the columns of every file into one set of statistics.
 
-        Each file is folded into its own statistics, then merged, so that line numbers
-        in error messages count from the top of the file they name.
+        Each file is folded into its own statistics (:func:`collect_file`), then merged,
+        so that line numbers in error messages count from the top of the file they name.
         """
         try:
-            # Each column may widen twice; CSV blocks may grow three times (1 -> 512 MiB).
-            for _attempt in range(2 * len(columns) + 4):
-                try:
-                    return self._collect_once(make_stats, columns)
-                except _Widen:
-                    continue
-            raise DataError("could not settle the column types of the input")  # pragma: no cover
+            total = make_stats()
+            progress = self.progress
+            size = sum(os.path.getsize(r.path) for r in self.readers) if progress else 0
+            done = 0
+            for reader in self.readers:
+                report = (
+                    None
+                    if progress is None
+                    else lambda read, bar=progress, start=done: bar.update(start + read, size)
+                )
+                part = collect_file(
+                    reader,
+                    make_stats,
+                    columns,
+                    named=len(self.readers) > 1,
+                    on_batch=report,
+                    row_filter=self.row_filter,
+                )
+                total = total.merge(part)
+                done += os.path.getsize(reader.path) if progress else 0
+            self.check_rows(total)
+            return total
         finally:
             # Also on errors: the bar must be gone before the message is printed.
             if self.progress is not None:
                 self.progress.close()
 
-    def _collect_once(
-        self, make_stats: Callable[[], LabelStats], columns: Sequence[str]
-    ) -> LabelStats:
-        total = make_stats()
-        progress = self.progress
-        size = sum(os.path.getsize(r.path) for r in self.readers) if progress else 0
-        done = 0
-        self.rows_read = 0
-        for reader in self.readers:
-            part = make_stats()
-            try:
-                for batch, rows in self._batches(reader, columns):
-                    part.update(batch, rows)
-                    if progress is not None:
-                        progress.update(done + reader.bytes_read, size)
-            except DataError as exc:
-                if len(self.readers) > 1 and quoted(reader.name) not in str(exc):
-                    raise type(exc)(f"in {quoted(reader.name)}: {exc}") from None
-                raise
-            total = total.merge(part)
-            done += os.path.getsize(reader.path) if progress else 0
-        if total.rows_seen == 0 and self.row_filter is not None and self.rows_read:
+    def check_rows(self, total: LabelStats) -> None:
+        """A data set with a header but no rows is an error (there is nothing to fit)."""
+        if total.rows_seen == 0 and self.row_filter is not None:
             raise DataError(
-                f"no rows pass --where {self.row_filter.text!r} (of {self.rows_read} rows read); "
+                f"no rows pass --where {self.row_filter.text!r}; "
                 "check the column's values and the expression"
             )
         if total.rows_seen == 0:
@@ -155,39 +151,81 @@ class Dataset:
                 else "the inputs have"
             )
             raise DataError(f"{where} column names but no rows of data; add rows of labels")
-        return total
 
-    def _batches(
-        self, reader: FileReader, columns: Sequence[str]
-    ) -> Iterator[tuple[pa.RecordBatch, npt.NDArray[np.int64] | None]]:
-        """Where batches leave a reader: plain text types, the row filter applied.
 
-        Each batch comes with the positions (in its file) of the rows kept when the filter
-        dropped some, so that errors still name the right line.
-        """
-        import numpy as np
-        import pyarrow.compute as pc
+def collect_file(
+    reader: FileReader,
+    make_stats: Callable[[], LabelStats],
+    columns: Sequence[str],
+    *,
+    named: bool = False,
+    on_batch: Callable[[int], None] | None = None,
+    row_filter: RowFilter | None = None,
+) -> LabelStats:
+    """One file's batches of ``columns`` folded into fresh statistics.
 
-        from .._arrow import to_numpy, without_views
+    The local engine calls this for each file; the Dask engine calls it on the worker
+    that reads the file, so both read every file with the same code.  When a CSV column
+    needs a wider type than the one inferred from its first block, the file is read
+    again.  ``named`` puts the file's name in front of its errors (several files are
+    read); ``on_batch`` is told the bytes of the file read so far after every batch;
+    ``row_filter`` drops the rows that do not pass it before the statistics see them.
+    """
+    # Each column may widen twice; CSV blocks may grow three times (1 -> 512 MiB).
+    declared = declared_classes(_schema(reader))
+    for _attempt in range(2 * len(columns) + 4):
+        part = make_stats()
+        part.declare(declared)
+        try:
+            for batch, rows in _batches(reader, columns, row_filter):
+                part.update(batch, rows)
+                if on_batch is not None:
+                    on_batch(reader.bytes_read)
+        except _Widen:
+            continue
+        except DataError as exc:
+            if named and quoted(reader.name) not in str(exc):
+                raise type(exc)(f"in {quoted(reader.name)}: {exc}") from None
+            raise
+        return part
+    raise DataError(  # pragma: no cover
+        f"could not settle the column types of {quoted(reader.name)}"
+    )
 
-        row_filter = self.row_filter
-        if row_filter is None:
-            for batch in reader.batches(columns):
-                self.rows_read += batch.num_rows
-                yield without_views(batch), None
-            return
-        extra = [c for c in row_filter.columns if c not in columns]
-        start = 0
-        for batch in reader.batches([*columns, *extra]):
-            batch = without_views(batch)
-            n = batch.num_rows
-            self.rows_read += n
-            keep = pc.fill_null(row_filter.mask(batch), False)
-            passed = to_numpy(keep)
-            rows = np.flatnonzero(passed) + start
-            start += n
-            if rows.size:
-                yield batch.select(list(columns)).filter(keep), rows
+
+def _batches(
+    reader: FileReader, columns: Sequence[str], row_filter: RowFilter | None
+) -> Iterator[tuple[pa.RecordBatch, npt.NDArray[np.int64] | None]]:
+    """Where batches leave a reader: plain text types, the row filter applied.
+
+    With a filter, each batch comes with the positions (in its file) of the rows kept,
+    so that errors still name the right line.
+    """
+    import numpy as np
+    import pyarrow.compute as pc
+
+    from .._arrow import to_numpy, without_views
+
+    if row_filter is None:
+        for batch in reader.batches(columns):
+            yield without_views(batch), None
+        return
+    extra = [c for c in row_filter.columns if c not in columns]
+    start = 0
+    for batch in reader.batches([*columns, *extra]):
+        batch = without_views(batch)
+        keep = pc.fill_null(row_filter.mask(batch), False)
+        rows = np.flatnonzero(to_numpy(keep)) + start
+        start += batch.num_rows
+        if rows.size:
+            yield batch.select(list(columns)).filter(keep), rows
+
+
+def _schema(reader: FileReader) -> pa.Schema | None:
+    """The Arrow schema a reader knows before reading (Parquet, Arrow), else None."""
+    inner = reader.inner if isinstance(reader, PartitionedReader) else reader
+    schema: pa.Schema | None = getattr(inner, "schema", None)
+    return schema
 
 
 def _show_columns(names: Sequence[str], limit: int = 30) -> str:
