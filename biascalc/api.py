@@ -116,7 +116,10 @@ def compute_bias(
             )
         table = table.append_column(WEIGHT_COLUMN, pa.array(w))
         weight = WEIGHT_COLUMN
-    stats = collect(options.stats_spec(targets, weight), table.to_batches(), table.schema)
+    from ._arrow import without_views
+
+    batches = (without_views(b) for b in table.to_batches())
+    stats = collect(options.stats_spec(targets, weight), batches, table.schema)
     return result_from_stats(stats, options)
 
 
@@ -128,6 +131,7 @@ def compute_bias_from_file(
     input_format: str | None = None,
     delimiter: str | None = None,
     encoding: str | None = None,
+    where: str | None = None,
     tokens: str | None = None,
     **options: Any,
 ) -> BiasResult:
@@ -135,7 +139,9 @@ def compute_bias_from_file(
     Arrow/Feather, optionally gzip/bz2/zstd-compressed); ``"-"`` reads standard input.
 
     ``path`` may also be several paths, a directory or a glob, read as one data set.
-    ``options`` are the keyword options of :func:`compute_bias`.  When the file has only
+    ``where`` keeps only the rows that pass a filter such as ``"split == 'train'"``
+    (README, "Choosing rows"); ``n_samples`` then counts those rows.  ``options`` are
+    the keyword options of :func:`compute_bias`.  When the file has only
     one column, ``target`` may be omitted.
 
     >>> compute_bias_from_file("sample_data/wine.csv", "target").classes  # doctest: +SKIP
@@ -153,6 +159,7 @@ def compute_bias_from_file(
         delimiter=delimiter,
         encoding=encoding,
         options=opts,
+        where=where,
         tokens=tokens,
     )
     return result_from_stats(stats, opts, source=names)
@@ -168,6 +175,7 @@ def collect_file_stats(
     encoding: str | None = None,
     options: BiasOptions | None = None,
     progress: bool = False,
+    where: str | None = None,
     tokens: str | None = None,
 ) -> tuple[LabelStats | TokenStats, tuple[str, ...]]:
     """Read files into label statistics (and the input names), without deciding anything.
@@ -184,9 +192,10 @@ def collect_file_stats(
     if tokens is not None and opts.task == "auto":
         opts = dataclasses.replace(opts, task="tokens")
     if opts.task == "tokens" and _token_files(paths, tokens):
-        if targets or weight:
+        if targets or weight or where:
             raise OptionError(
-                "token files hold ids only: --target and --weight apply to columns of a table"
+                "token files hold ids only: --target, --weight and --where apply to columns "
+                "of a table"
             )
         return _collect_token_files(paths, tokens, opts, progress)
     if tokens is not None:
@@ -197,10 +206,14 @@ def collect_file_stats(
         delimiter=delimiter,
         encoding=encoding,
         progress=progress,
+        where=where,
     ) as dataset:
         targets = dataset.resolve_targets(targets, weight)
         columns = [*targets, *([weight] if weight else [])]
-        stats = dataset.collect(lambda: LabelStats(opts.stats_spec(targets, weight)), columns)
+        spec = opts.stats_spec(
+            targets, weight, dataset.row_filter.text if dataset.row_filter else None
+        )
+        stats = dataset.collect(lambda: LabelStats(spec), columns)
         names = tuple(dataset.names)
     return stats, names
 

@@ -39,6 +39,8 @@ def result_from_stats(
     if options.task == "tokens":
         raise DataError("--task tokens needs token counts; these statistics are of label columns")
     names = ", ".join(f"'{t}'" for t in stats.spec.targets)
+    if stats.rows_seen == 0 and stats.spec.where is not None:
+        raise DataError(f"no rows pass --where {stats.spec.where!r}; check the expression")
     if stats.n_rows == 0 and stats.rows_seen == 0:
         raise DataError("there are no labels: the input has no rows")
     if stats.n_rows == 0:
@@ -74,6 +76,7 @@ def result_from_stats(
         weight=weight,
         stats=stats,
         source=source,
+        where=stats.spec.where,
     )
 
 
@@ -88,6 +91,7 @@ def finish(
     weight: str | None,
     stats: LabelStats | None = None,
     source: tuple[str, ...] | None = None,
+    where: str | None = None,
     tokens: TokenSummary | None = None,
 ) -> BiasResult:
     """A decided task -> the loss's fit and the expected losses -> BiasResult."""
@@ -159,6 +163,7 @@ def finish(
         explanation=(*explanation, *fit.explanation),
         warnings=(*decision.warnings, *fit.warnings, *approximate),
         source=source,
+        where=where,
         tokens=tokens,
     )
 

@@ -127,7 +127,7 @@ Examples, one per task:
 #: --help lists the options in these sections, in this order (a test checks that every
 #: option is in one).  New options join the section a newcomer would look in.
 HELP_SECTIONS: dict[str, tuple[str, ...]] = {
-    "Input": ("input_format", "delimiter", "encoding", "tokens"),
+    "Input": ("input_format", "delimiter", "encoding", "where", "tokens"),
     "Labels and task": (
         "targets",
         "weight",
@@ -392,6 +392,12 @@ class SectionedCommand(click.Command):
 )
 @click.option("--encoding", metavar="NAME", help="Text encoding of CSV input (default: utf-8).")
 @click.option(
+    "--where",
+    metavar="EXPR",
+    help="Use only the rows where EXPR holds, e.g. \"split == 'train' and fold != 3\" "
+    "(comparisons, in (...), and/or/not; col('a b') for other names).",
+)
+@click.option(
     "--explain", is_flag=True, help="Table output: show the formula and the numbers plugged in."
 )
 @click.option(
@@ -531,7 +537,7 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
     kw["pos_weight"] = (
         pos_weight[0] if pos_weight is not None and len(pos_weight) == 1 else pos_weight
     )
-    reading = {k: kw.pop(k) for k in ("weight", "input_format", "delimiter", "encoding")}
+    reading = {k: kw.pop(k) for k in ("weight", "input_format", "delimiter", "encoding", "where")}
     tokens = kw.pop("tokens")
     from .options import task_for_tokens
 
@@ -549,10 +555,10 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
     if given:
         if len(given) > 1:
             raise OptionFailure(f"give one of {', '.join(source)}, not {' and '.join(given)}")
-        if paths or targets or reading["weight"] or tokens or save_stats:
+        if paths or targets or reading["weight"] or reading["where"] or tokens or save_stats:
             raise OptionFailure(
                 f"{given[0]} replaces the data; do not give a PATH, --target, --weight, "
-                "--tokens or --save-stats with it"
+                "--where, --tokens or --save-stats with it"
             )
         if prior is not None:
             return api.compute_bias_from_prior(prior if len(prior) > 1 else prior[0], **kw)

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import DataError, OptionError
 from ..options import BiasOptions
+from ..readers import parse_where
 from ..stats.tokens import MAX_VOCAB, TokenStats
 
 try:
@@ -27,13 +28,24 @@ __all__ = ["collect_token_stats"]
 _INTEGRAL = (T.ByteType, T.ShortType, T.IntegerType, T.LongType)
 
 
-def collect_token_stats(frame: Any, target: str, options: BiasOptions) -> TokenStats:
-    """Count the ids of ``target``: an integer column, or arrays (nested too) of integers."""
+def collect_token_stats(
+    frame: Any, target: str, options: BiasOptions, where: str | None = None
+) -> TokenStats:
+    """Count the ids of ``target``: an integer column, or arrays (nested too) of integers,
+    in the rows that pass ``where`` (the readers' filter grammar, as a Spark filter)."""
     types = {f.name: f.dataType for f in frame.schema.fields}
-    if target not in types:
+    row_filter = None if where is None else parse_where(where)
+    named = [target, *(row_filter.columns if row_filter else ())]
+    missing = [c for c in dict.fromkeys(named) if c not in types]
+    if missing:
         raise OptionError(
-            f"column {target!r} is not in the data; the columns are {', '.join(types)}"
+            f"column {', '.join(repr(c) for c in missing)} is not in the data; "
+            f"the columns are {', '.join(types)}"
         )
+    if row_filter is not None:
+        from ._spark_filter import spark_condition
+
+        frame = frame.filter(spark_condition(row_filter, types))
     column = F.col("`" + target.replace("`", "``") + "`")
     dtype = types[target]
     depth = 0
