@@ -34,6 +34,9 @@ class BiasOptions:
     The keyword arguments of :func:`biascalc.compute_bias` are these fields.
     ``class_weight`` is ``"balanced"`` or a mapping label -> weight (labels not named
     weigh 1); ``pos_weight`` is one number or one per output (multilabel).
+    ``ignore_index``: label values to skip, as ``CrossEntropyLoss(ignore_index=...)``
+    skips them; None means the input's default (255 for masks).  ``num_classes``: masks,
+    the classes are the ids 0 .. K-1.  Other inputs refuse both (:meth:`stats_spec`).
     """
 
     task: str = "auto"
@@ -50,8 +53,11 @@ class BiasOptions:
     label_smoothing: float = 0.0
     focal_gamma: float = 2.0
     focal_alpha: float = 0.25
+    ignore_index: tuple[int, ...] | None = None
+    num_classes: int | None = None
 
     def __post_init__(self) -> None:
+        self._check_pixel_options()
         if self.task != "auto" and self.task not in TASKS:
             raise OptionError(
                 f"unknown task {self.task!r}; choose auto or one of {', '.join(TASKS)}"
@@ -99,6 +105,34 @@ class BiasOptions:
                 raise OptionError(
                     f"--label-smoothing must be in [0, 1), not {self.label_smoothing}"
                 )
+
+    def _check_pixel_options(self) -> None:
+        if self.ignore_index is not None:
+            values = tuple(self.ignore_index)
+            if not values or not all(_is_int(v) for v in values):
+                raise OptionError(f"--ignore-index takes whole numbers, not {self.ignore_index!r}")
+            object.__setattr__(self, "ignore_index", tuple(int(v) for v in values))
+        k = self.num_classes
+        if k is not None:
+            if not _is_int(k) or k < 1:
+                raise OptionError(f"--num-classes must be a whole number >= 1, not {k!r}")
+            if self.classes is not None and len(tuple(self.classes)) != k:
+                raise OptionError(
+                    f"--classes names {len(tuple(self.classes))} classes but --num-classes is {k}"
+                )
+
+    def refuse_pixel_options(self, what: str) -> None:
+        """--ignore-index and --num-classes apply to masks; ``what`` is the input refusing them."""
+        given = [
+            option
+            for option, value in (
+                ("--ignore-index", self.ignore_index),
+                ("--num-classes", self.num_classes),
+            )
+            if value is not None
+        ]
+        if given:
+            raise OptionError(f"{' and '.join(given)} apply to --input-format masks, not to {what}")
 
     def _check_adjustments(self, family: str | None) -> None:
         pw = self.pos_weight
@@ -209,7 +243,8 @@ class BiasOptions:
         return weights
 
     def stats_spec(self, targets: Sequence[str], weight: str | None = None) -> StatsSpec:
-        """What the readers must collect for these options."""
+        """What the readers must collect for these options (a table's label columns)."""
+        self.refuse_pixel_options("label columns")
         family = self.family
         classes: Literal["auto", "always", "never"] = "auto"
         if family == "regression":
@@ -221,6 +256,10 @@ class BiasOptions:
             loss = self.make_loss(self.loss)
             keep_values, extra = loss.needs_values(), loss.extra_means()
         return StatsSpec(tuple(targets), weight, classes, keep_values, tuple(extra))
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
 def _kind_of_labels(classes: Sequence[object]) -> str:
