@@ -143,8 +143,9 @@ def _refuse_table_options(input_format: str, **given: object) -> None:
     used = [f"--{k}" for k, v in given.items() if v]
     if used:
         what = "images per class folder" if input_format == "imagefolder" else "pixels per class"
+        verb = "applies" if len(used) == 1 else "apply"
         raise OptionError(
-            f"{' and '.join(used)} apply to label columns, not to --input-format "
+            f"{' and '.join(used)} {verb} to label columns, not to --input-format "
             f"{input_format}, which counts {what}"
         )
 

@@ -132,7 +132,10 @@ class BiasOptions:
             if value is not None
         ]
         if given:
-            raise OptionError(f"{' and '.join(given)} apply to --input-format masks, not to {what}")
+            verb = "applies" if len(given) == 1 else "apply"
+            raise OptionError(
+                f"{' and '.join(given)} {verb} to --input-format masks, not to {what}"
+            )
 
     def _check_adjustments(self, family: str | None) -> None:
         pw = self.pos_weight
