@@ -93,7 +93,7 @@ def compute_bias(
             )
         table = table.append_column(WEIGHT_COLUMN, pa.array(w))
         weight = WEIGHT_COLUMN
-    stats = collect(options.stats_spec(targets, weight), table.to_batches())
+    stats = collect(options.stats_spec(targets, weight), table.to_batches(), table.schema)
     return result_from_stats(stats, options)
 
 
@@ -208,9 +208,14 @@ def compute_bias_from_stats(
     return result_from_stats(merged, opts)
 
 
-def collect(spec: StatsSpec, batches: Iterable[pa.RecordBatch]) -> LabelStats:
-    """Fold record batches into fresh statistics."""
+def collect(
+    spec: StatsSpec, batches: Iterable[pa.RecordBatch], schema: pa.Schema | None = None
+) -> LabelStats:
+    """Fold record batches into fresh statistics (``schema``: the classes it declares)."""
+    from .readers import declared_classes
+
     stats = LabelStats(spec)
+    stats.declare(declared_classes(schema))
     for batch in batches:
         stats.update(batch)
     return stats

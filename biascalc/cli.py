@@ -326,7 +326,7 @@ class SectionedCommand(click.Command):
     type=click.Choice(("local", "dask")),
     default="local",
     show_default=True,
-    help="Where to compute: here, or on a Dask cluster (Parquet/CSV paths; biascalc[dask]).",
+    help="Where to compute: here, or on a Dask cluster (file PATHs; biascalc[dask]).",
 )
 @click.option(
     "--scheduler",
@@ -465,7 +465,7 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
         raise OptionFailure("--scheduler applies to --engine dask only")
     if engine == "dask" and (given or not paths or "-" in paths):
         raise OptionFailure(
-            "--engine dask reads Parquet or CSV PATHs; not standard input, "
+            "--engine dask reads PATHs (files, folders, globs); not standard input, "
             "--prior, --counts or --from-stats"
         )
     if reading["input_format"] in IMAGE_FORMATS and not given:

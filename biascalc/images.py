@@ -85,14 +85,18 @@ def compute_bias_from_imagefolder(root: str, **options: Any) -> BiasResult:
     stats = LabelStats.from_counts(found.classes, found.counts, opts.stats_spec(["class folder"]))
     result = result_from_stats(stats, opts, source=(root,))
     warnings = found.warnings()
-    if result.classes is not None and result.task == "multiclass":
-        order = [c for c in result.classes if c in found.classes]
-        if order != found.classes:
-            warnings.append(
-                "--classes orders the classes differently from torchvision's ImageFolder "
-                "(class_to_idx sorts the folder names); the biases follow --classes"
-            )
-    return dataclasses.replace(result, targets=(), warnings=(*warnings, *result.warnings))
+    reason = result.task_reason
+    order = [c for c in result.classes or () if c in found.classes]
+    if order == found.classes:
+        reason += " (the folder names: torchvision's ImageFolder.class_to_idx order)"
+    elif result.task in ("multiclass", "binary", "ordinal"):
+        warnings.append(
+            "the class order (from --classes or --positive) differs from torchvision's "
+            "ImageFolder.class_to_idx (the sorted folder names); the biases follow it"
+        )
+    return dataclasses.replace(
+        result, targets=(), task_reason=reason, warnings=(*warnings, *result.warnings)
+    )
 
 
 def compute_bias_from_masks(

@@ -4,7 +4,9 @@ the quantile sketch keeps its stated rank-error bound."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,7 +23,12 @@ pd = pytest.importorskip("pandas")
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("dask.distributed")
 
-from biascalc.integrations.dask import collect_stats, compute_bias  # noqa: E402
+from biascalc.integrations.dask import (  # noqa: E402
+    collect_path_stats,
+    collect_stats,
+    compute_bias,
+)
+from tests.layouts import LAYOUTS, Layout  # noqa: E402
 
 RNG = np.random.default_rng(11)
 N = 4000
@@ -36,6 +43,10 @@ FRAME = pd.DataFrame(
         "tag_a": RNG.integers(0, 2, N),
         "tag_b": (RNG.random(N) < 0.1).astype(np.int64),
         "w": RNG.random(N) + 0.05,
+        # Declared, unsorted categories with one never used: classes follow the codes.
+        "grade": pd.Categorical.from_codes(
+            RNG.integers(0, 3, N), categories=["good", "bad", "fair", "unused"]
+        ),
     }
 )
 FRAME.loc[::97, "price"] = np.nan  # missing labels are dropped and counted
@@ -44,6 +55,7 @@ CASES = [
     ("clicked", {}),
     ("y01", {"loss": "bce"}),
     ("species", {}),
+    ("grade", {}),
     ("stars", {"loss": "cross_entropy"}),
     ("price", {}),
     ("price", {"loss": "gamma"}),
@@ -238,7 +250,7 @@ def test_cli_engine_dask(client: Any, run: Any) -> None:
     ("args", "message"),
     [
         (["x.parquet", "--scheduler", "tcp://127.0.0.1:1"], "--scheduler applies to --engine dask"),
-        (["--prior", "0.1", "--engine", "dask"], "--engine dask reads Parquet or CSV"),
+        (["--prior", "0.1", "--engine", "dask"], "--engine dask reads PATHs"),
         (["-", "--engine", "dask"], "not standard input"),
     ],
 )
@@ -246,3 +258,64 @@ def test_cli_engine_usage_errors(run: Any, args: list[str], message: str) -> Non
     result = run(*args)
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_categorical_partitions_keep_the_declared_order(frame: Any) -> None:
+    got = compute_bias(frame, "grade")
+    codes = FRAME["grade"].cat.codes.to_numpy()
+    assert got.classes == tuple(FRAME["grade"].cat.categories)
+    assert got.counts == tuple(np.bincount(codes, minlength=4).tolist())
+
+
+# --- files: every layout the local engine reads, through both engines ---------------
+
+
+def _read(layout: Layout, engine: str, address: str) -> biascalc.BiasResult | BaseException:
+    from biascalc.api import collect_file_stats, result_from_stats
+
+    options = biascalc.BiasOptions()
+    args: dict[str, Any] = {"weight": layout.weight, "options": options, **layout.reading}
+    try:
+        if engine == "local":
+            stats, names = collect_file_stats(layout.paths, layout.target, **args)
+        else:
+            stats, names = collect_path_stats(
+                layout.paths, layout.target, scheduler=address, **args
+            )
+        return result_from_stats(stats, options, source=names)
+    except biascalc.BiascalcError as exc:
+        return exc
+
+
+@pytest.mark.parametrize("name", list(LAYOUTS))
+def test_every_local_layout_reads_the_same_on_dask(client: Any, tmp_path: Path, name: str) -> None:
+    layout = LAYOUTS[name](tmp_path)
+    local = _read(layout, "local", client.scheduler.address)
+    dask = _read(layout, "dask", client.scheduler.address)
+    if layout.error is not None:
+        assert isinstance(local, biascalc.BiascalcError), local
+        assert type(dask) is type(local)
+        assert str(dask) == str(local)
+        assert re.search(layout.error, str(local)), str(local)
+        return
+    assert isinstance(local, biascalc.BiasResult), local
+    assert isinstance(dask, biascalc.BiasResult), dask
+    a, b = local.to_dict(), dask.to_dict()
+    for key in ("bias", "priors", "prior_bias"):
+        x, y = a.pop(key), b.pop(key)  # type: ignore[misc]
+        if x is None or y is None:
+            assert x is y
+        else:
+            np.testing.assert_allclose(np.array(y, float), np.array(x, float), rtol=1e-9, atol=1e-9)
+    losses = a.pop("expected_initial_loss"), b.pop("expected_initial_loss")  # type: ignore[misc]
+    for k in ("zero_bias", "recommended"):
+        assert losses[1][k] == pytest.approx(losses[0][k], rel=1e-9, abs=1e-9)
+    assert a == b  # task, reason, classes, counts, rows, missing, weight sum, warnings
+
+
+def test_dask_engine_reads_a_mixed_folder_whole(client: Any, tmp_path: Path) -> None:
+    # The bug of issue 16: only the Parquet files of a CSV + Parquet folder were read.
+    layout = LAYOUTS["mixed-formats-folder"](tmp_path)
+    stats, names = collect_path_stats(layout.paths, "y", scheduler=client.scheduler.address)
+    assert stats.n_rows == 1500 + 500 + 1
+    assert len(names) == 3

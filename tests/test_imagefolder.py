@@ -129,7 +129,19 @@ def test_classes_reordered_is_warned(tmp_path: Path) -> None:
     _tree(tmp_path, {"a": ["1.png"], "b": ["1.png", "2.png"], "c": ["1.png"]})
     result = compute_bias_from_imagefolder(str(tmp_path), classes=("c", "b", "a"))
     assert result.classes == ("c", "b", "a") and result.counts == (1, 2, 1)
-    assert any("differently from torchvision" in w for w in result.warnings)
+    assert any("differs from torchvision's ImageFolder" in w for w in result.warnings)
+    assert "class_to_idx order" not in result.task_reason
+
+
+def test_positive_other_than_the_last_folder_is_warned(tmp_path: Path) -> None:
+    _tree(tmp_path, {"a": ["1.png"], "b": ["1.png", "2.png", "3.png"]})
+    plain = compute_bias_from_imagefolder(str(tmp_path))
+    assert plain.classes == ("a", "b") and "class_to_idx order" in plain.task_reason
+    assert not any("differs from" in w for w in plain.warnings)
+    flipped = compute_bias_from_imagefolder(str(tmp_path), positive="a")
+    assert flipped.classes == ("b", "a")
+    assert flipped.bias.tolist() == [pytest.approx(math.log(1 / 3), rel=1e-15)]
+    assert any("differs from torchvision's ImageFolder" in w for w in flipped.warnings)
 
 
 def test_symlink_loop_is_walked_once(tmp_path: Path) -> None:

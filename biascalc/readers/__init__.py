@@ -34,7 +34,8 @@ from ._common import (
     quoted,
 )
 from ._csv import CsvReader
-from ._dataset import Dataset, open_dataset
+from ._dataset import Dataset, collect_file, open_dataset
+from ._features import declared_classes
 from ._partitions import PartitionedReader
 
 __all__ = [
@@ -48,6 +49,8 @@ __all__ = [
     "JsonLinesReader",
     "ParquetReader",
     "PartitionedReader",
+    "collect_file",
+    "declared_classes",
     "escaped",
     "open_dataset",
     "quoted",

@@ -260,7 +260,9 @@ class CsvReader:
                 f"{_common.CSV_BLOCK_BYTES * self.block_scale >> 20} MiB; check its quoting"
             ) from None
         widen = re.search(
-            r"In CSV column #(\d+): CSV conversion error to ([\w\[\], ]+): invalid value '(.*)'",
+            # pyarrow names the row in some builds ("Row #600002: ") and not in others.
+            r"In CSV column #(\d+): (?:Row #\d+: )?"
+            r"CSV conversion error to ([\w\[\], ]+): invalid value '(.*)'",
             message,
         )
         if widen:

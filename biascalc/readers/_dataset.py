@@ -20,12 +20,18 @@ from ._common import (
     quoted,
 )
 from ._csv import CsvReader
+from ._features import declared_classes
 from ._partitions import PartitionedReader, with_partitions
 from ._paths import _expand, _is_stream, _remove_spool, _spool
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from ..progress import Progress
     from ..stats import LabelStats
+
+    #: A function applied to every batch read (a filter), in both engines.
+    BatchHook = Callable[[pa.RecordBatch], pa.RecordBatch]
 
 
 class Dataset:
@@ -41,6 +47,9 @@ class Dataset:
         self.readers = readers
         self._cleanup = cleanup
         self.progress = progress
+        #: Applied to every batch before the statistics see it (a row filter); the Dask
+        #: engine applies it on the workers, so it must pickle.
+        self.batch_hook: BatchHook | None = None
 
     def close(self) -> None:
         """Remove the temporary copies of standard input and pipes."""
@@ -91,42 +100,39 @@ class Dataset:
     def collect(self, make_stats: Callable[[], LabelStats], columns: Sequence[str]) -> LabelStats:
         """Read the columns of every file into one set of statistics.
 
-        Each file is folded into its own statistics, then merged, so that line numbers
-        in error messages count from the top of the file they name.
+        Each file is folded into its own statistics (:func:`collect_file`), then merged,
+        so that line numbers in error messages count from the top of the file they name.
         """
         try:
-            # Each column may widen twice; CSV blocks may grow three times (1 -> 512 MiB).
-            for _attempt in range(2 * len(columns) + 4):
-                try:
-                    return self._collect_once(make_stats, columns)
-                except _Widen:
-                    continue
-            raise DataError("could not settle the column types of the input")  # pragma: no cover
+            total = make_stats()
+            progress = self.progress
+            size = sum(os.path.getsize(r.path) for r in self.readers) if progress else 0
+            done = 0
+            for reader in self.readers:
+                report = (
+                    None
+                    if progress is None
+                    else lambda read, bar=progress, start=done: bar.update(start + read, size)
+                )
+                part = collect_file(
+                    reader,
+                    make_stats,
+                    columns,
+                    named=len(self.readers) > 1,
+                    on_batch=report,
+                    batch_hook=self.batch_hook,
+                )
+                total = total.merge(part)
+                done += os.path.getsize(reader.path) if progress else 0
+            self.check_rows(total)
+            return total
         finally:
             # Also on errors: the bar must be gone before the message is printed.
             if self.progress is not None:
                 self.progress.close()
 
-    def _collect_once(
-        self, make_stats: Callable[[], LabelStats], columns: Sequence[str]
-    ) -> LabelStats:
-        total = make_stats()
-        progress = self.progress
-        size = sum(os.path.getsize(r.path) for r in self.readers) if progress else 0
-        done = 0
-        for reader in self.readers:
-            part = make_stats()
-            try:
-                for batch in reader.batches(columns):
-                    part.update(batch)
-                    if progress is not None:
-                        progress.update(done + reader.bytes_read, size)
-            except DataError as exc:
-                if len(self.readers) > 1 and quoted(reader.name) not in str(exc):
-                    raise type(exc)(f"in {quoted(reader.name)}: {exc}") from None
-                raise
-            total = total.merge(part)
-            done += os.path.getsize(reader.path) if progress else 0
+    def check_rows(self, total: LabelStats) -> None:
+        """A data set with a header but no rows is an error (there is nothing to fit)."""
         if total.rows_seen == 0:
             where = (
                 f"{quoted(self.readers[0].name)} has"
@@ -134,7 +140,53 @@ class Dataset:
                 else "the inputs have"
             )
             raise DataError(f"{where} column names but no rows of data; add rows of labels")
-        return total
+
+
+def collect_file(
+    reader: FileReader,
+    make_stats: Callable[[], LabelStats],
+    columns: Sequence[str],
+    *,
+    named: bool = False,
+    on_batch: Callable[[int], None] | None = None,
+    batch_hook: BatchHook | None = None,
+) -> LabelStats:
+    """One file's batches of ``columns`` folded into fresh statistics.
+
+    The local engine calls this for each file; the Dask engine calls it on the worker
+    that reads the file, so both read every file with the same code.  When a CSV column
+    needs a wider type than the one inferred from its first block, the file is read
+    again.  ``named`` puts the file's name in front of its errors (several files are
+    read); ``on_batch`` is told the bytes of the file read so far after every batch;
+    ``batch_hook`` transforms each batch before the statistics see it.
+    """
+    # Each column may widen twice; CSV blocks may grow three times (1 -> 512 MiB).
+    declared = declared_classes(_schema(reader))
+    for _attempt in range(2 * len(columns) + 4):
+        part = make_stats()
+        part.declare(declared)
+        try:
+            for batch in reader.batches(columns):
+                part.update(batch if batch_hook is None else batch_hook(batch))
+                if on_batch is not None:
+                    on_batch(reader.bytes_read)
+        except _Widen:
+            continue
+        except DataError as exc:
+            if named and quoted(reader.name) not in str(exc):
+                raise type(exc)(f"in {quoted(reader.name)}: {exc}") from None
+            raise
+        return part
+    raise DataError(  # pragma: no cover
+        f"could not settle the column types of {quoted(reader.name)}"
+    )
+
+
+def _schema(reader: FileReader) -> pa.Schema | None:
+    """The Arrow schema a reader knows before reading (Parquet, Arrow), else None."""
+    inner = reader.inner if isinstance(reader, PartitionedReader) else reader
+    schema: pa.Schema | None = getattr(inner, "schema", None)
+    return schema
 
 
 def _show_columns(names: Sequence[str], limit: int = 30) -> str:

@@ -11,6 +11,7 @@ import numpy.typing as npt
 from .._arrow import from_numpy, to_numpy, validity
 from ..errors import DataError, OptionError
 from .counts import CLASS_LIMIT, CountPart, ValueCounts
+from .declared import DeclaredClasses, merge_declared, note_dictionary
 from .moments import ExtraMeans, FloatArray, Moments
 from .sketch import QuantileSketch, SketchStore
 from .values import ValueStore
@@ -63,6 +64,10 @@ class ColumnStats:
     store: ValueStore | None = None
     integral: bool = True
     non_integral_example: float | None = None
+    #: The classes the column declares (categories, ClassLabel names), if any.
+    declared: DeclaredClasses | None = None
+    # The last dictionary whose names were checked (a batch of the same row group shares it).
+    _dictionary: Any = field(default=None, repr=False, compare=False)
 
     def merge(self, other: ColumnStats) -> ColumnStats:
         counts = self.counts
@@ -86,6 +91,7 @@ class ColumnStats:
             self.non_integral_example
             if self.non_integral_example is not None
             else other.non_integral_example,
+            merge_declared(self.declared, other.declared),
         )
 
     @property
@@ -116,7 +122,11 @@ def _kind_of(arrow_type: pa.DataType) -> Kind:
         return "integer"
     if pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type):
         return "float"
-    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+    if (
+        pa.types.is_string(arrow_type)
+        or pa.types.is_large_string(arrow_type)
+        or pa.types.is_string_view(arrow_type)
+    ):
         return "string"
     if pa.types.is_dictionary(arrow_type):
         return _kind_of(arrow_type.value_type)
@@ -153,6 +163,15 @@ class LabelStats:
     @property
     def weighted(self) -> bool:
         return self.spec.weight is not None
+
+    def declare(self, declared: dict[str, DeclaredClasses]) -> None:
+        """Record the classes the input's schema declares for the target columns.
+
+        ``declared`` comes from :func:`biascalc.readers.declared_classes`.
+        """
+        for col in self.columns:
+            if col.name in declared:
+                col.declared = merge_declared(col.declared, declared[col.name])
 
     @classmethod
     def from_counts(
@@ -197,14 +216,25 @@ class LabelStats:
         self.rows_seen += n
         columns: list[tuple[pa.Array, np.ndarray[Any, Any] | None]] = []
         keep: npt.NDArray[np.bool_] | None = None  # None: every row has all its labels
-        for name in self.spec.targets:
-            arr = self._prepare(name, _as_array(batch.column(name)), offset)
+        for name, col in zip(self.spec.targets, self.columns, strict=True):
+            arr = _as_array(batch.column(name))
+            if col.declared is not None:
+                col.declared, col._dictionary = note_dictionary(col.declared, col._dictionary, arr)
+            arr = self._prepare(name, arr, offset)
             valid = validity(arr)
             values = to_numpy(arr) if _kind_of(arr.type) in ("bool", "integer", "float") else None
             if values is not None and values.dtype.kind == "f":
                 nan = np.isnan(values)
                 if nan.any():
                     valid = ~nan if valid is None else valid & ~nan
+            if (
+                values is not None
+                and col.declared is not None
+                and col.declared.source == "ClassLabel"
+            ):
+                unlabelled = values == -1  # datasets' "no label"
+                if unlabelled.any():
+                    valid = ~unlabelled if valid is None else valid & ~unlabelled
             if valid is not None:
                 keep = valid if keep is None else keep & valid
             columns.append((arr, values))
@@ -234,10 +264,14 @@ class LabelStats:
         """Decode dictionaries and decimals; parse text when the target must be numeric."""
         import pyarrow as pa
 
+        if pa.types.is_dictionary(arr.type) and pa.types.is_string_view(arr.type.value_type):
+            arr = arr.cast(pa.dictionary(arr.type.index_type, pa.string()))  # polars' text
         if pa.types.is_dictionary(arr.type) and not (
             _kind_of(arr.type) == "string" and self.spec.classes != "never"
         ):
             arr = arr.cast(arr.type.value_type)  # text labels keep their codes for counting
+        if pa.types.is_string_view(arr.type):
+            arr = arr.cast(pa.string())
         if self.spec.classes == "never" and _kind_of(arr.type) == "string":
             arr = _parse_numbers(name, arr, offset)
         if pa.types.is_decimal(arr.type):
@@ -289,7 +323,11 @@ class LabelStats:
     def _count_limit(self, col: ColumnStats) -> int:
         if self.spec.classes == "never":
             return 0
-        if self.spec.classes == "always" or col.kind in ("string", "bool"):
+        if (
+            self.spec.classes == "always"
+            or col.kind in ("string", "bool")
+            or col.declared is not None
+        ):
             return self.spec.class_limit
         # Auto: numbers are classes only when integral with few distinct values, or
         # when exactly two distinct values appear (binary), see tasks.py.
@@ -329,6 +367,10 @@ class LabelStats:
         out.rows_seen = self.rows_seen + other.rows_seen
         out.weight_sum = self.weight_sum + other.weight_sum
         return out
+
+
+def _is_class_label(col: ColumnStats) -> bool:
+    return col.declared is not None and col.declared.source == "ClassLabel"
 
 
 def _collected(spec: StatsSpec) -> str:

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import DataError
 from .counts import CountPart, ValueCounts
+from .declared import DeclaredClasses
 from .labels import ColumnStats, LabelStats, StatsSpec
 from .moments import ExtraMeans, Moments
 from .sketch import SketchStore
@@ -154,6 +155,7 @@ def stats_to_dict(stats: LabelStats) -> dict[str, Any]:
                 "values": _store_to(c.store),
                 "integral": c.integral,
                 "non_integral_example": c.non_integral_example,
+                "declared": None if c.declared is None else c.declared.to_dict(),
             }
             for c in stats.columns
         ],
@@ -190,6 +192,7 @@ def stats_from_dict(d: dict[str, Any]) -> LabelStats:
                 _store_from(c["values"]),
                 bool(c["integral"]),
                 c["non_integral_example"],
+                DeclaredClasses.from_dict(c.get("declared")),
             )
             for c in d["columns"]
         ]
