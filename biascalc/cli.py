@@ -106,6 +106,8 @@ Examples, one per task:
   biascalc data.csv -t price --loss huber --huber-delta 5      # regression
   biascalc data.csv -t grade --task ordinal                    # ordinal (CORAL)
   biascalc --prior 0.01 --format pytorch                       # no data: a known rate
+  biascalc --input-format imagefolder train/                   # images per class folder
+  biascalc --input-format masks masks/ --num-classes 21        # segmentation pixels
   cat labels.csv | biascalc - -t y
 """
 

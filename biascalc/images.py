@@ -8,25 +8,31 @@ as for a text label column (the folder names sort as torchvision sorts them).
 
 ``masks``: pixel histograms (:mod:`biascalc.readers._masks`) are added up by
 :class:`~biascalc.stats.pixels.PixelCounts`; the task is decided by
-:func:`~biascalc.tasks.decide_pixel_task` (output k is class id k) and the expected loss
+:func:`decide_pixel_task` (output k is class id k: no order is detected, so nothing of
+tasks.py's class ordering applies) and the expected loss
 is per pixel that is not ignored, as ``CrossEntropyLoss(ignore_index=255)`` averages it.
 The result also carries Eigen & Fergus's median-frequency class weights.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import numpy.typing as npt
+
 from .assemble import finish, result_from_stats
-from .errors import OptionError
+from .errors import DataError, OptionError
 from .options import BiasOptions
+from .readers._common import quoted
 from .result import BiasResult
 from .stats import LabelStats
 from .stats.pixels import PixelCounts
-from .tasks import Label, decide_pixel_task
+from .tasks import Label, TaskDecision, format_values
 
 if TYPE_CHECKING:
     from .progress import Progress
@@ -124,39 +130,41 @@ def compute_bias_from_masks(
         raise OptionError(
             "--positive does not apply to masks: with --task binary the output is class id 1"
         )
+    family = opts.family if opts.loss != "auto" else None
+    pixel_task(opts.task, family)  # before reading: a task masks cannot have is refused now
     given = [paths] if isinstance(paths, str) else list(paths)
     files, skipped = list_masks(given)
     names = _class_names(opts)
     k = opts.num_classes if names is None else len(names)
     ignore = opts.ignore_index if opts.ignore_index is not None else DEFAULT_IGNORE_INDEX
-    bound = "--num-classes" if opts.num_classes is not None else "--classes (names)"
+    bound = f"--num-classes {k}" if opts.num_classes is not None else f"--classes ({k} names)"
     pixels = PixelCounts(ignore, k, bound)
     bar = _progress(progress)
     try:
         total = sum(os.path.getsize(f) for f in files) if bar is not None else 0
         done = 0
-        for h in histograms(files, threads):
-            pixels.add(h.name, h.offset, h.counts)
-            if bar is not None:
-                done += os.path.getsize(h.name)
-                bar.update(done, total)
+        with contextlib.closing(histograms(files, threads)) as masks:
+            for h in masks:  # closing: on an error, the decoding threads stop at once
+                pixels.add(h.name, h.offset, h.counts)
+                if bar is not None:
+                    done += os.path.getsize(h.name)
+                    bar.update(done, total)
     finally:
         if bar is not None:
             bar.close()
-    return _mask_result(pixels, opts, names, k, ignore, tuple(given), skipped)
+    return _mask_result(pixels, opts, family, names, k, ignore, tuple(given), skipped)
 
 
 def _mask_result(
     pixels: PixelCounts,
     opts: BiasOptions,
+    family: str | None,
     names: tuple[Label, ...] | None,
     k: int | None,
     ignore: tuple[int, ...],
     source: tuple[str, ...],
     skipped: list[str],
 ) -> BiasResult:
-    from .errors import DataError
-
     shown = ", ".join(str(v) for v in ignore)
     if pixels.pixels == 0:
         raise DataError(
@@ -172,7 +180,7 @@ def _mask_result(
         pixels.class_counts(k),
         labels,
         task=opts.task,
-        family=opts.family if opts.loss != "auto" else None,
+        family=family,
         detail=f"{pixels.images:,} masks, {k} classes = ids 0-{k - 1} ({how}), "
         f"value {shown} ignored",
     )
@@ -190,7 +198,7 @@ def _mask_result(
     if skipped:
         notes.append(
             f"skipped {len(skipped):,} file(s) that are hidden or not .png / .npy, "
-            f"e.g. '{skipped[0]}'"
+            f"e.g. {quoted(skipped[0])}"
         )
     parameters = dict(result.loss_parameters)
     if result.loss == "cross_entropy":
@@ -231,3 +239,62 @@ def _progress(progress: bool | Progress) -> Progress | None:
 
         return ProgressBar()
     return None if progress is False else progress
+
+
+def pixel_task(task: str, family: str | None) -> str:
+    """The task of a mask head given --task and the loss's family (None: automatic)."""
+    if task == "auto":
+        task = "multilabel" if family == "binary" else "multiclass"
+    if task not in ("multiclass", "multilabel", "binary") or family in ("regression", "ordinal"):
+        given = f"--task {task}" if family in (None, "binary", "multiclass") else "this --loss"
+        raise OptionError(
+            "masks give one class per pixel: use --task multiclass (cross_entropy), "
+            f"multilabel or binary (bce, focal), not {given}"
+        )
+    return task
+
+
+def decide_pixel_task(
+    counts: npt.NDArray[np.int64],
+    labels: Sequence[Label],
+    *,
+    task: str,
+    family: str | None,
+    detail: str,
+) -> TaskDecision:
+    """The task of a segmentation head whose output k is the class of id k.
+
+    No order is detected: ``CrossEntropyLoss`` takes the ids as output indices, so the
+    classes are the ids 0 .. K-1 (``labels`` names them).  Softmax over the classes by
+    default; with a sigmoid loss (bce, focal) one sigmoid per class, pixel-wise one-vs-rest
+    (``multilabel`` with one output per class); ``--task binary`` is one sigmoid for id 1.
+    """
+    k = len(labels)
+    task = pixel_task(task, family)
+    if task == "binary" and k != 2:
+        raise OptionError(f"--task binary needs 2 classes (ids 0 and 1), but the masks have {k}")
+    head = {
+        "multiclass": "a softmax over the classes",
+        "multilabel": "one sigmoid per class (pixel-wise one-vs-rest)",
+        "binary": "one sigmoid output for id 1",
+    }[task]
+    reason = f"segmentation masks: {detail}: {head}"
+    warnings: list[str] = []
+    absent = [i for i in range(k) if counts[i] == 0]
+    if absent:
+        shown = format_values([labels[i] for i in absent], limit=12)
+        warnings.append(f"{len(absent)} of the {k} classes have no pixels in the masks: {shown}")
+    if task == "multilabel" and k == 2:
+        warnings.append(
+            "2 classes with a sigmoid loss: one sigmoid per class (2 outputs); for a head with "
+            "a single output (id 1 against id 0) pass --task binary"
+        )
+    counts = np.asarray(counts[:k], np.int64)
+    return TaskDecision(
+        task,  # type: ignore[arg-type]
+        reason,
+        tuple(labels),
+        counts,
+        counts.astype(np.float64),
+        tuple(warnings),
+    )

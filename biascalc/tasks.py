@@ -47,7 +47,7 @@ from .classnames import (
 from .errors import DataError, OptionError
 from .stats import AUTO_MAX_CLASSES, ColumnStats, LabelStats
 
-__all__ = ["TASKS", "Task", "TaskDecision", "decide_pixel_task", "decide_task", "format_values"]
+__all__ = ["TASKS", "Task", "TaskDecision", "decide_task", "format_values"]
 
 Task = Literal["regression", "binary", "multiclass", "multilabel", "ordinal"]
 TASKS: tuple[Task, ...] = ("regression", "binary", "multiclass", "multilabel", "ordinal")
@@ -407,56 +407,3 @@ def _zero_one(col: ColumnStats) -> tuple[int, float] | None:
         return None
     pos = [i for i, v in enumerate(values) if v == 1]
     return (int(counts[pos[0]]), float(weights[pos[0]])) if pos else (0, 0.0)
-
-
-def decide_pixel_task(
-    counts: npt.NDArray[np.int64],
-    labels: Sequence[Label],
-    *,
-    task: str,
-    family: str | None,
-    detail: str,
-) -> TaskDecision:
-    """The task of a segmentation head whose output k is the class of id k.
-
-    No order is detected: ``CrossEntropyLoss`` takes the ids as output indices, so the
-    classes are the ids 0 .. K-1 (``labels`` names them).  Softmax over the classes by
-    default; with a sigmoid loss (bce, focal) one sigmoid per class, pixel-wise one-vs-rest
-    (``multilabel`` with one output per class); ``--task binary`` is one sigmoid for id 1.
-    """
-    k = len(labels)
-    if task == "auto":
-        task = "multilabel" if family == "binary" else "multiclass"
-    if task not in ("multiclass", "multilabel", "binary") or family in ("regression", "ordinal"):
-        given = f"--task {task}" if family in (None, "binary", "multiclass") else "this --loss"
-        raise OptionError(
-            "masks give one class per pixel: use --task multiclass (cross_entropy), "
-            f"multilabel or binary (bce, focal), not {given}"
-        )
-    if task == "binary" and k != 2:
-        raise OptionError(f"--task binary needs 2 classes (ids 0 and 1), but the masks have {k}")
-    head = {
-        "multiclass": "a softmax over the classes",
-        "multilabel": "one sigmoid per class (pixel-wise one-vs-rest)",
-        "binary": "one sigmoid output for id 1",
-    }[task]
-    reason = f"segmentation masks: {detail}: {head}"
-    warnings: list[str] = []
-    absent = [i for i in range(k) if counts[i] == 0]
-    if absent:
-        shown = format_values([labels[i] for i in absent], limit=12)
-        warnings.append(f"{len(absent)} of the {k} classes have no pixels in the masks: {shown}")
-    if task == "multilabel" and k == 2:
-        warnings.append(
-            "2 classes with a sigmoid loss: one sigmoid per class (2 outputs); for a head with "
-            "a single output (id 1 against id 0) pass --task binary"
-        )
-    counts = np.asarray(counts[:k], np.int64)
-    return TaskDecision(
-        task,  # type: ignore[arg-type]
-        reason,
-        tuple(labels),
-        counts,
-        counts.astype(np.float64),
-        tuple(warnings),
-    )

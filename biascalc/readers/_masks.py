@@ -10,10 +10,11 @@ statistics (:mod:`biascalc.stats.pixels`) drop ignored values and add them up.
 Speed and memory: files are decoded by a pool of threads, in order, with at most a few
 files in flight, so memory stays at a few masks whatever the number of files.  Pillow
 releases the GIL while it inflates a PNG and while it builds a histogram
-(``Image.histogram``, done in C, so an 8-bit mask never becomes a NumPy array), and so
-does NumPy's ``bincount`` on the 16-bit and ``.npy`` paths only partly, so the threads
-use the cores for the expensive part.  ``.npy`` files are memory-mapped and counted in
-chunks, so even a large stacked array is never read into memory whole.
+(``Image.histogram``, done in C, so an 8-bit mask never becomes a NumPy array), so the
+threads use the cores for the expensive part; the 16-bit and ``.npy`` paths count with
+NumPy's ``bincount``, which holds the GIL, so only their decoding runs in parallel.
+``.npy`` files are memory-mapped and counted in chunks, so even a large stacked array is
+never read into memory whole.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import collections
 import glob
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -118,21 +119,23 @@ def _walk(folder: str, skipped: list[str]) -> list[str]:
     return found
 
 
-def histograms(files: Sequence[str], threads: int | None = None) -> Iterator[MaskHistogram]:
+def histograms(files: Sequence[str], threads: int | None = None) -> Generator[MaskHistogram]:
     """Each file's histogram, in the order of ``files``, decoded by ``threads`` threads.
 
     At most ``2 * threads + 2`` files are in flight; an error names its file, and the
     files after it are not decoded.  Every file must be of the same kind (PNG mode or
     ``.npy``) as the first.
     """
-    n = threads or workers()
     first: MaskHistogram | None = None
+    for h in _decoded(files, threads or workers()):
+        first = first or h
+        _same_kind(first, h)
+        yield h
+
+
+def _decoded(files: Sequence[str], n: int) -> Iterator[MaskHistogram]:
     if n == 1:
-        for name in files:
-            h = read_mask(name)
-            first = first or h
-            _same_kind(first, h)
-            yield h
+        yield from map(read_mask, files)
         return
     pool = ThreadPoolExecutor(n, thread_name_prefix="biascalc-masks")
     window: collections.deque[Future[MaskHistogram]] = collections.deque()
@@ -140,15 +143,9 @@ def histograms(files: Sequence[str], threads: int | None = None) -> Iterator[Mas
         for name in files:
             window.append(pool.submit(read_mask, name))
             if len(window) > 2 * n + 1:
-                h = window.popleft().result()
-                first = first or h
-                _same_kind(first, h)
-                yield h
+                yield window.popleft().result()
         while window:
-            h = window.popleft().result()
-            first = first or h
-            _same_kind(first, h)
-            yield h
+            yield window.popleft().result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

@@ -61,7 +61,7 @@ class PixelCounts:
 
     ignore: tuple[int, ...] = (255,)
     num_classes: int | None = None
-    names: str = "--num-classes"  # how a bound on the ids was given, for messages
+    bound: str = "--num-classes"  # how num_classes was given, for messages
     counts: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
     #: Per class: the non-ignored pixels of the masks in which the class is present.
     image_pixels: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -92,7 +92,7 @@ class PixelCounts:
             raise DataError(
                 f"{_q(name)} has {int(h[high - offset]):,} pixels of value {high}"
                 + (f" (and {more} more values >= {self.num_classes})" if more else "")
-                + f", but {self.names} {self.num_classes} allows the ids 0 to "
+                + f", but {self.bound} allows the ids 0 to "
                 f"{self.num_classes - 1}; raise it, or pass --ignore-index {high} "
                 "if those pixels are to be skipped"
             )
@@ -110,7 +110,7 @@ class PixelCounts:
         return PixelCounts(
             self.ignore,
             self.num_classes,
-            self.names,
+            self.bound,
             _grown(self.counts, size) + _grown(other.counts, size),
             _grown(self.image_pixels, size) + _grown(other.image_pixels, size),
             self.ignored + other.ignored,
