@@ -328,8 +328,11 @@ class BiasOptions:
             weights[index[key]] = float(w)
         return weights
 
-    def stats_spec(self, targets: Sequence[str], weight: str | None = None) -> StatsSpec:
-        """What the readers must collect for these options (a table's label columns)."""
+    def stats_spec(
+        self, targets: Sequence[str], weight: str | None = None, where: str | None = None
+    ) -> StatsSpec:
+        """What the readers must collect for these options (``where``: the row filter's
+        text, recorded with the statistics)."""
         self.refuse_pixel_options("label columns")
         family = self.family
         classes: Literal["auto", "always", "never"] = "auto"
@@ -341,7 +344,7 @@ class BiasOptions:
         if self.loss != "auto" and family == "regression":
             loss = self.make_loss(self.loss)
             keep_values, extra = loss.needs_values(), loss.extra_means()
-        return StatsSpec(tuple(targets), weight, classes, keep_values, tuple(extra))
+        return StatsSpec(tuple(targets), weight, classes, keep_values, tuple(extra), where=where)
 
 
 def _is_int(value: object) -> bool:

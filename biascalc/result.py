@@ -39,6 +39,7 @@ class BiasResultDict(TypedDict):
     schema_version: int
     biascalc_version: str
     source: list[str] | None
+    where: str | None
     task: str
     task_reason: str
     loss: str
@@ -126,6 +127,8 @@ class BiasResult:
     explanation: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     source: tuple[str, ...] | None = None
+    #: The row filter (``--where``) the counted rows passed, as given; None: every row.
+    where: str | None = None
     #: Masks: Eigen & Fergus's median-frequency class weights, aligned with ``classes``
     #: (None for a class with no pixels); see :mod:`biascalc.stats.pixels`.
     median_frequency_weights: tuple[float | None, ...] | None = None
@@ -136,6 +139,7 @@ class BiasResult:
             "schema_version": SCHEMA_VERSION,
             "biascalc_version": __version__,
             "source": None if self.source is None else list(self.source),
+            "where": self.where,
             "task": self.task,
             "task_reason": self.task_reason,
             "loss": self.loss,
