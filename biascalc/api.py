@@ -10,6 +10,7 @@ import numpy as np
 
 from .assemble import WEIGHT_COLUMN, result_from_stats
 from .errors import DataError, OptionError
+from .images import IMAGE_FORMATS, compute_bias_from_images
 from .inmemory import to_table
 from .nodata import compute_bias_from_counts, compute_bias_from_prior
 from .options import BiasOptions
@@ -131,6 +132,7 @@ def compute_bias_from_file(
     input_format: str | None = None,
     delimiter: str | None = None,
     encoding: str | None = None,
+    progress: bool = False,
     where: str | None = None,
     tokens: str | None = None,
     **options: Any,
@@ -142,11 +144,23 @@ def compute_bias_from_file(
     ``where`` keeps only the rows that pass a filter such as ``"split == 'train'"``
     (README, "Choosing rows"); ``n_samples`` then counts those rows.  ``options`` are
     the keyword options of :func:`compute_bias`.  When the file has only
-    one column, ``target`` may be omitted.
+    one column, ``target`` may be omitted.  ``input_format="imagefolder"`` or ``"masks"``
+    reads an image data set instead (:mod:`biascalc.images`; no target, weight,
+    delimiter, encoding or where).
 
     >>> compute_bias_from_file("sample_data/wine.csv", "target").classes  # doctest: +SKIP
     (0, 1, 2)
     """
+    if input_format in IMAGE_FORMATS:
+        _refuse_table_options(
+            input_format,
+            target=target,
+            weight=weight,
+            delimiter=delimiter,
+            encoding=encoding,
+            where=where,
+        )
+        return compute_bias_from_images(path, input_format, progress=progress, **options)
     from .options import task_for_tokens
 
     options["task"] = task_for_tokens(options.get("task", "auto"), tokens)
@@ -159,10 +173,22 @@ def compute_bias_from_file(
         delimiter=delimiter,
         encoding=encoding,
         options=opts,
+        progress=progress,
         where=where,
         tokens=tokens,
     )
     return result_from_stats(stats, opts, source=names)
+
+
+def _refuse_table_options(input_format: str, **given: object) -> None:
+    used = [f"--{k}" for k, v in given.items() if v]
+    if used:
+        what = "images per class folder" if input_format == "imagefolder" else "pixels per class"
+        verb = "applies" if len(used) == 1 else "apply"
+        raise OptionError(
+            f"{' and '.join(used)} {verb} to label columns, not to --input-format "
+            f"{input_format}, which counts {what}"
+        )
 
 
 def collect_file_stats(
@@ -231,15 +257,9 @@ def compute_bias_from_stats(
     parts = [_load_stats(s) for s in stats]
     tokens = [p for p in parts if isinstance(p, TokenStats)]
     if tokens:
-        if len(tokens) != len(parts):
-            raise DataError("token statistics cannot be merged with label statistics")
-        total = tokens[0]
-        for more in tokens[1:]:
-            total = total.merge(more)
-        opts = dict(options)
-        if opts.get("task", "auto") == "auto":
-            opts["task"] = "tokens"
-        return result_from_stats(total, BiasOptions(**opts))
+        return _merged_token_result(tokens, len(parts), options)
+    opts = BiasOptions(**options)
+    opts.refuse_pixel_options("saved statistics")
     merged = parts[0]
     assert isinstance(merged, LabelStats)
     for part in parts[1:]:
@@ -250,7 +270,7 @@ def compute_bias_from_stats(
                 f"statistics of targets {list(merged.spec.targets)}"
             )
         merged = merged.merge(part)
-    return result_from_stats(merged, BiasOptions(**options))
+    return result_from_stats(merged, opts)
 
 
 def _load_stats(part: LabelStats | TokenStats | Mapping[str, Any]) -> LabelStats | TokenStats:
@@ -259,6 +279,26 @@ def _load_stats(part: LabelStats | TokenStats | Mapping[str, Any]) -> LabelStats
     if is_token_stats(part):
         return TokenStats.from_dict(dict(part))
     return LabelStats.from_dict(dict(part))
+
+
+def _merged_token_result(
+    parts: Sequence[TokenStats], n_parts: int, options: Mapping[str, Any]
+) -> BiasResult:
+    """Token counts saved in parts -> one result (--from-stats of token statistics)."""
+    if len(parts) != n_parts:
+        raise DataError("token statistics cannot be merged with label statistics")
+    total = parts[0]
+    for more in parts[1:]:
+        total = total.merge(more)
+    task = options.get("task", "auto")
+    opts = BiasOptions(**{**options, "task": "tokens" if task == "auto" else task})
+    if opts.ignore_index is not None and opts.ignore_index != total.spec.ignore_index:
+        raise DataError(
+            f"these token counts were made with --ignore-index "
+            f"{', '.join(map(str, total.spec.ignore_index))}; the ignored ids cannot change "
+            "when the counts are merged: count the parts again"
+        )
+    return result_from_stats(total, opts)
 
 
 def _token_files(paths: Sequence[str], tokens: str | None) -> bool:

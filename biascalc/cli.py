@@ -40,7 +40,9 @@ LOSS_CHOICES = (
 ACTIVATION_CHOICES = ("identity", "exp", "softplus", "sigmoid")
 VARIANCE_ACTIVATION_CHOICES = ("exp", "softplus")
 FORMAT_CHOICES = ("table", "json", "python", "pytorch", "keras", "jax", "numpy")
-INPUT_FORMATS = ("csv", "tsv", "parquet", "jsonl", "arrow")
+INPUT_FORMATS = ("csv", "tsv", "parquet", "jsonl", "arrow", "imagefolder", "masks")
+#: Input formats that are image data sets (biascalc.images), not tables of labels.
+IMAGE_FORMATS = ("imagefolder", "masks")
 TOKEN_DTYPES = ("uint16", "uint32", "int32", "int64")
 #: -o FILE without --format: the format its extension names.
 OUTPUT_EXTENSIONS = {".json": "json", ".npy": "numpy", ".py": "python"}
@@ -121,6 +123,8 @@ Examples, one per task:
   biascalc data.csv -t grade --task ordinal                    # ordinal (CORAL)
   biascalc train.bin --tokens uint16 --vocab-size 50257 -f pytorch   # a language model
   biascalc --prior 0.01 --format pytorch                       # no data: a known rate
+  biascalc --input-format imagefolder train/                   # images per class folder
+  biascalc --input-format masks masks/ --num-classes 21        # segmentation pixels
   cat labels.csv | biascalc - -t y
 """
 
@@ -134,8 +138,9 @@ HELP_SECTIONS: dict[str, tuple[str, ...]] = {
         "task",
         "classes",
         "positive",
-        "vocab_size",
         "ignore_index",
+        "num_classes",
+        "vocab_size",
     ),
     "Loss": (
         "loss",
@@ -323,14 +328,6 @@ class SectionedCommand(click.Command):
     help="--task tokens: the model's vocabulary size (default: the largest id + 1).",
 )
 @click.option(
-    "--ignore-index",
-    "ignore_index",
-    type=int,
-    multiple=True,
-    metavar="I",
-    help="An id that is not a target (padding, masks); repeatable (tokens default: -100).",
-)
-@click.option(
     "--smoothing",
     type=float,
     default=0.0,
@@ -345,6 +342,21 @@ class SectionedCommand(click.Command):
 )
 @click.option(
     "--positive", metavar="LABEL", help="The positive class of a binary task (default: the last)."
+)
+@click.option(
+    "--ignore-index",
+    "ignore_index",
+    multiple=True,
+    type=int,
+    metavar="I",
+    help="Label value to skip, as CrossEntropyLoss(ignore_index=I) does (repeatable; "
+    "masks: default 255; --task tokens: default -100).",
+)
+@click.option(
+    "--num-classes",
+    type=int,
+    metavar="K",
+    help="Masks: the classes are the ids 0..K-1 (default: the highest id + 1).",
 )
 @click.option(
     "--center", is_flag=True, help="Subtract the mean from softmax biases (symmetric form)."
@@ -382,7 +394,9 @@ class SectionedCommand(click.Command):
 @click.option(
     "--input-format",
     type=click.Choice(INPUT_FORMATS),
-    help="Input format (default: from the extension or the first bytes; else CSV).",
+    help="Input format (default: from the extension or the first bytes; else CSV); "
+    "imagefolder: PATH/<class>/<image> counts images per class; masks: a folder or glob of "
+    "segmentation masks (PNG L/P/I;16, .npy) counts pixels per class (biascalc[images]).",
 )
 @click.option("--delimiter", metavar="CHAR", help="CSV field delimiter (default: sniffed).")
 @click.option(
@@ -531,6 +545,7 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
     source = {"--prior": prior, "--counts": counts, "--from-stats": from_stats}
     given = [name for name, value in source.items() if value is not None]
     kw["classes"] = _split_labels(kw.pop("classes"))
+    kw["ignore_index"] = kw.pop("ignore_index") or None
     kw["class_weight"] = _class_weight(kw.pop("class_weight"))
     kw["output_range"] = _output_range(kw.pop("output_range"))
     pos_weight = _numbers("--pos-weight", kw.pop("pos_weight"))
@@ -542,7 +557,6 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
     from .options import task_for_tokens
 
     kw["task"] = task_for_tokens(kw["task"], tokens)
-    kw["ignore_index"] = tuple(kw.pop("ignore_index")) or None
     progress = not kw.pop("no_progress")
     engine, scheduler = kw.pop("engine"), kw.pop("scheduler")
     if scheduler is not None and engine != "dask":
@@ -551,6 +565,15 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
         raise OptionFailure(
             "--engine dask reads PATHs (files, folders, globs); not standard input, token files, "
             "--prior, --counts or --from-stats"
+        )
+    if reading["input_format"] in IMAGE_FORMATS and not given:
+        if save_stats is not None or engine != "local":
+            raise OptionFailure(
+                f"--input-format {reading['input_format']} runs locally and saves no "
+                "statistics; drop --save-stats and --engine"
+            )
+        return api.compute_bias_from_file(
+            list(paths), list(targets) or None, progress=progress, **reading, **kw
         )
     if given:
         if len(given) > 1:

@@ -80,6 +80,7 @@ class BiasResultDict(TypedDict):
     expected_initial_loss: ExpectedLossDict
     explanation: list[str]
     warnings: list[str]
+    median_frequency_weights: list[float | None] | None
     tokens: TokenSummaryDict | None
 
 
@@ -181,6 +182,9 @@ class BiasResult:
     source: tuple[str, ...] | None = None
     #: The row filter (``--where``) the counted rows passed, as given; None: every row.
     where: str | None = None
+    #: Masks: Eigen & Fergus's median-frequency class weights, aligned with ``classes``
+    #: (None for a class with no pixels); see :mod:`biascalc.stats.pixels`.
+    median_frequency_weights: tuple[float | None, ...] | None = None
     tokens: TokenSummary | None = None
 
     def to_dict(self) -> BiasResultDict:
@@ -227,6 +231,9 @@ class BiasResult:
             },
             "explanation": list(self.explanation),
             "warnings": list(self.warnings),
+            "median_frequency_weights": None
+            if self.median_frequency_weights is None
+            else [None if w is None else _finite(w) for w in self.median_frequency_weights],
             "tokens": None if self.tokens is None else self.tokens.to_dict(),
         }
 
