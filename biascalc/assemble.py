@@ -200,7 +200,7 @@ def _token_result(
         ignore_index=stats.spec.ignore_index,
         dtype=stats.spec.dtype,
         n_absent=int(np.count_nonzero(counts == 0)),
-        entropy=float(-np.dot(p, np.log(p))),
+        entropy=-math.fsum((p * np.log(p)).tolist()),  # exactly rounded, run to run
         top=tuple((int(i), int(counts[i])) for i in top if counts[i] > 0),
     )
     return finish(

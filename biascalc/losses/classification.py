@@ -33,6 +33,13 @@ def softplus(x: FloatArray) -> FloatArray:
     return np.logaddexp(0.0, x)
 
 
+def _exact_sum(values: FloatArray) -> float:
+    """The correctly rounded sum (``math.fsum``): BLAS dot products and SIMD sums round
+    differently with the arrays' memory alignment, so the last digit of a 50,000-class
+    loss would change from run to run."""
+    return math.fsum(values.tolist())
+
+
 def _clip_warnings(
     labels: tuple[str, ...], shares: FloatArray, clipped: FloatArray, what: str
 ) -> tuple[str, ...]:
@@ -263,7 +270,7 @@ class CrossEntropy(Loss):
         """C_k and the normaliser Z = sum_k c_k p_k of the docstring."""
         c = np.ones_like(p) if self.class_weight is None else self.class_weight
         e = self.label_smoothing
-        z = float(np.dot(c, p))
+        z = _exact_sum(c * p)
         if not z > 0:
             raise OptionError(
                 "--class-weight gives weight 0 to every class present in the data; "
@@ -310,5 +317,5 @@ class CrossEntropy(Loss):
         coef, z = self.coefficients(data.p)
         x = raw + self.offset(data.p)
         m = float(np.max(x))
-        lse = m + math.log(float(np.sum(np.exp(x - m))))
-        return float(np.dot(coef, lse - x) / z)
+        lse = m + math.log(_exact_sum(np.exp(x - m)))
+        return _exact_sum(coef * (lse - x)) / z
