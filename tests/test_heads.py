@@ -15,10 +15,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import optimize, special
 
 from biascalc import DataError, OptionError, compute_bias
 from biascalc.api import compute_bias_from_counts
+from biascalc.losses.links import OutputActivation
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -312,3 +315,17 @@ def test_corn_with_an_unreached_task_warns() -> None:
     out = torch.as_tensor(r.bias).expand(40, 3)
     got = float(coral.corn_loss(out, y, num_classes=4))
     assert got == pytest.approx(r.expected_loss_recommended, rel=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    name=st.sampled_from(["identity", "exp", "softplus", "sigmoid"]),
+    u=st.floats(1e-6, 1 - 1e-6),
+    scale=st.floats(1e-3, 1e6),
+)
+def test_activation_inverts_its_forward_map(name: str, u: float, scale: float) -> None:
+    """g(g^-1(c)) == c over the range of each activation (SigmoidRange -scale..scale)."""
+    g = OutputActivation(name, -scale, scale) if name == "sigmoid" else OutputActivation(name)
+    c = -scale + 2 * scale * u if name in ("identity", "sigmoid") else scale * u
+    assert g.contains(c)
+    assert float(g.forward(np.array(g.inverse(c)))) == pytest.approx(c, rel=1e-9, abs=1e-9 * scale)

@@ -17,10 +17,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import optimize, special
 
 from biascalc import DataError, OptionError, compute_bias
 from biascalc.api import compute_bias_from_counts, compute_bias_from_prior
+from biascalc.losses.priors import effective_number_weights, sampled_priors
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -396,3 +399,69 @@ def test_cli_json_matches_the_schema(
     d = json.loads(result.stdout)
     jsonschema.validate(d, schema)
     assert len(d["outputs"]) == len(d["bias"])
+
+
+# ------------------------------------------------------------ invariants and the installed command
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    counts=st.lists(st.integers(0, 10_000), min_size=2, max_size=8).filter(
+        lambda c: sum(1 for n in c if n > 0) >= 1
+    ),
+    q=st.floats(0.0, 2.0),
+)
+def test_sampled_priors_are_shares_of_the_present_classes(counts: list[int], q: float) -> None:
+    n = np.array(counts, dtype=float)
+    shares, _ = sampled_priors(n, n, q)
+    assert shares.sum() == pytest.approx(1.0, rel=1e-12)
+    assert np.all(shares[n == 0] == 0)
+    present = n > 0
+    expected = n[present] ** q / np.sum(n[present] ** q)
+    np.testing.assert_allclose(shares[present], expected, rtol=1e-10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    counts=st.lists(st.integers(1, 100_000), min_size=2, max_size=8),
+    beta=st.floats(0.0, 0.99999),
+)
+def test_effective_weights_sum_to_k_and_fall_with_the_count(counts: list[int], beta: float) -> None:
+    n = np.array(counts, dtype=float)
+    w = effective_number_weights(n, beta, tuple(range(len(counts))))
+    assert w.sum() == pytest.approx(len(counts), rel=1e-12)
+    order = np.argsort(n, kind="stable")
+    assert np.all(np.diff(w[order]) <= 1e-12 * w.max())  # more rows, no larger weight
+
+
+def test_sampler_with_focal_loss() -> None:
+    y = (RNG.random(N) < 0.05).astype(int)
+    r = compute_bias(y, loss="focal", sampler="balanced")
+    # A balanced sampler shows the loss a positive share of 1/2.
+    assert r.training_priors == (0.5, 0.5)
+    assert r.bias[0] == pytest.approx(compute_bias_from_prior(0.5, loss="focal").bias[0], rel=1e-12)
+
+
+def test_logit_adjustment_multilabel_is_per_label() -> None:
+    y = (RNG.random((N, 3)) < [0.5, 0.1, 0.02]).astype(int)
+    r = compute_bias(y, logit_adjustment=0.5)
+    p = y.mean(axis=0)
+    np.testing.assert_allclose(r.bias, 0.5 * special.logit(p), rtol=1e-12)
+    yt = torch.as_tensor(y, dtype=torch.float64)
+    offset = torch.as_tensor(0.5 * special.logit(p))
+    torch_check(r, lambda out: F.binary_cross_entropy_with_logits(out + offset, yt))
+
+
+def test_installed_command_with_the_new_options(
+    run_installed: Callable[..., Any], write_csv: Callable[..., Path]
+) -> None:
+    y = RNG.choice(3, size=300, p=[0.8, 0.15, 0.05]).tolist()
+    path = write_csv({"y": y})
+    proc = run_installed(path, "-t", "y", "--sampler", "sqrt", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads(proc.stdout)
+    n = np.bincount(y).astype(float)
+    np.testing.assert_allclose(d["training_priors"], np.sqrt(n) / np.sqrt(n).sum(), rtol=1e-12)
+    np.testing.assert_allclose(d["bias"], np.log(np.sqrt(n) / np.sqrt(n).sum()), rtol=1e-12)
+    bad = run_installed(path, "-t", "y", "--sampler", "sqrt", "--logit-adjustment", "1")
+    assert bad.returncode == 2 and bad.stderr.startswith("Error: ") and not bad.stdout

@@ -140,6 +140,7 @@ def stats_to_dict(stats: LabelStats) -> dict[str, Any]:
             "keep_values": spec.keep_values,
             "extra_means": list(spec.extra_means),
             "class_limit": spec.class_limit,
+            "where": spec.where,
         },
         "n_rows": stats.n_rows,
         "n_missing": stats.n_missing,
@@ -162,6 +163,12 @@ def stats_to_dict(stats: LabelStats) -> dict[str, Any]:
     }
 
 
+def _where(value: object) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"'where' must be text or null, not {type(value).__name__}")
+    return value
+
+
 def stats_from_dict(d: dict[str, Any]) -> LabelStats:
     """The inverse of :func:`stats_to_dict`."""
     if not isinstance(d, dict) or d.get("biascalc_stats") != STATS_FORMAT_VERSION:
@@ -178,6 +185,7 @@ def stats_from_dict(d: dict[str, Any]) -> LabelStats:
             bool(s["keep_values"]),
             tuple(s["extra_means"]),
             int(s["class_limit"]),
+            where=_where(s.get("where")),  # absent in statistics saved before --where
         )
         stats = LabelStats(spec)
         stats.n_rows, stats.n_missing = int(d["n_rows"]), int(d["n_missing"])
