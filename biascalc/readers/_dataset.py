@@ -202,7 +202,6 @@ def _batches(
     so that errors still name the right line.
     """
     import numpy as np
-    import pyarrow.compute as pc
 
     from .._arrow import to_numpy, without_views
 
@@ -214,7 +213,7 @@ def _batches(
     start = 0
     for batch in reader.batches([*columns, *extra]):
         batch = without_views(batch)
-        keep = pc.fill_null(row_filter.mask(batch), False)
+        keep = row_filter.passing(batch)
         rows = np.flatnonzero(to_numpy(keep)) + start
         start += batch.num_rows
         if rows.size:
