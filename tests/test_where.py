@@ -451,3 +451,19 @@ def test_filtering_does_not_import_pandas(tmp_path: Path) -> None:
         SPLIT != "test"
     )
     assert int(proc.stdout) == int(keep.sum())
+
+
+def test_files_rejected_by_their_partition_values_are_not_read(tmp_path: Path) -> None:
+    # The test folder's file would be an error if read (text in a regression target).
+    (tmp_path / "lake" / "split=train").mkdir(parents=True)
+    (tmp_path / "lake" / "split=test").mkdir(parents=True)
+    (tmp_path / "lake" / "split=train" / "p.csv").write_text("price,fold\n1.5,0\n2.5,1\n4.0,1\n")
+    (tmp_path / "lake" / "split=test" / "p.csv").write_text("price,fold\noops,0\n")
+    lake = str(tmp_path / "lake")
+    got = biascalc.compute_bias_from_file(lake, "price", where="split == 'train'", loss="mse")
+    assert got.n_samples == 3 and got.bias[0] == pytest.approx((1.5 + 2.5 + 4.0) / 3)
+    # A filter that also needs a stored column reads the file, and its error is reported.
+    with pytest.raises(DataError, match="holds the text 'oops' on line 2"):
+        biascalc.compute_bias_from_file(
+            lake, "price", where="split == 'test' or fold == 1", loss="mse"
+        )
