@@ -225,7 +225,8 @@ def _class_data(
     """Class shares -> what the loss works from, per output unit."""
     assert decision.classes is not None
     if decision.task == "tokens":  # ids 0 .. V-1 name themselves
-        return LossData(priors=priors, labels=_token_names(len(priors)), total=total)
+        names = _token_names(len(priors))
+        return LossData(priors=priors, labels=names, total=total, summarise_clipping=True)
     labels = tuple(_label(c) for c in decision.classes)
     if decision.task == "binary":
         return LossData(priors=priors[1:], labels=labels[1:])

@@ -171,6 +171,12 @@ def test_default_vocab_is_the_largest_id_plus_one_with_a_warning(tmp_path: Path)
     assert len(r.bias) == 6 and r.counts == (1, 0, 1, 0, 0, 2)
     assert r.tokens is not None and r.tokens.vocab_size_from == "largest id + 1"
     assert any("--vocab-size not given" in w and "6" in w for w in r.warnings)
+    # Few absent ids still get one warning that says how many never occur.
+    assert [w for w in r.warnings if "clipped" in w] == [
+        f"3 of 6 classes have a share below eps = 1e-07 (3 of them never occur): their bias "
+        f"is clipped to log(eps) = {math.log(1e-7)!r} so it is finite; for --task tokens, "
+        "--smoothing A gives them log((n_k + A) / (N + A V)) instead"
+    ]
     r = compute_bias_from_file(str(path), tokens="uint16", vocab_size=6)
     assert not any("--vocab-size" in w for w in r.warnings)
 

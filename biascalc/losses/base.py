@@ -46,6 +46,8 @@ class LossData:
     labels: tuple[str, ...] = ()
     columns: tuple[ColumnStats, ...] = ()
     total: float | None = None
+    #: One warning for all clipped classes, however few (a token vocabulary's absent ids).
+    summarise_clipping: bool = False
 
     @property
     def p(self) -> FloatArray:

@@ -69,15 +69,18 @@ LISTED_CLASSES = 1000
 
 
 def _softmax_clip_warnings(
-    labels: tuple[str, ...], shares: FloatArray, clipped: FloatArray, what: str, eps: float
+    data: LossData, shares: FloatArray, clipped: FloatArray, what: str, eps: float
 ) -> tuple[str, ...]:
-    """One warning per clipped class, or one summary when more than MAX_LINES are clipped
-    or there are more than LISTED_CLASSES classes (a vocabulary of 50,257 tokens, where
-    thousands may never occur)."""
+    """One warning per clipped class, or one summary when more than MAX_LINES are clipped,
+    there are more than LISTED_CLASSES classes, or the data asks for one (a vocabulary of
+    50,257 tokens, where thousands may never occur)."""
     changed = shares != clipped
     n = int(np.count_nonzero(changed))
-    if n <= 1 or (n <= MAX_LINES and shares.size <= LISTED_CLASSES):
-        return _clip_warnings(labels, shares, clipped, what)
+    if n == 0 or (
+        not data.summarise_clipping
+        and (n <= 1 or (n <= MAX_LINES and shares.size <= LISTED_CLASSES))
+    ):
+        return _clip_warnings(data.labels, shares, clipped, what)
     absent = int(np.count_nonzero(changed & (shares == 0)))
     return (
         f"{n:,} of {shares.size:,} classes have a {what} below eps = {eps!r} ({absent:,} of "
@@ -285,7 +288,7 @@ class CrossEntropy(Loss):
         q = target if self.smoothing else np.maximum(target, self.eps)
         plain = self.class_weight is None and not self.label_smoothing and not self.smoothing
         what = "share" if plain else "optimal softmax output"
-        warnings = _softmax_clip_warnings(data.labels, target, np.minimum(q, 1.0), what, self.eps)
+        warnings = _softmax_clip_warnings(data, target, np.minimum(q, 1.0), what, self.eps)
         bias = np.log(q) - self.offset(data.p)
         if self.center:
             bias = bias - bias.mean()
