@@ -128,7 +128,7 @@ def finish(
         prior_bias=prior_bias,
         outputs=_outputs(decision, targets),
         explanation=fit.explanation,
-        warnings=(*decision.warnings, *fit.warnings, *approximate),
+        warnings=(*decision.warnings, *fit.warnings, *approximate, *(stats.notes if stats else ())),
         source=source,
     )
 

@@ -21,7 +21,7 @@ from ._common import (
 )
 from ._csv import CsvReader
 from ._partitions import PartitionedReader, with_partitions
-from ._paths import _expand, _is_stream, _remove_spool, _spool
+from ._paths import _expand, _is_stream, _remove_spool, _spool, path_list, unique_files
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -49,6 +49,8 @@ class Dataset:
         #: Applied to every batch before the statistics see it (a row filter); the Dask
         #: engine applies it on the workers, so it must pickle.
         self.batch_hook: BatchHook | None = None
+        #: What resolving the paths found worth saying (a file reached twice).
+        self.warnings: list[str] = []
 
     def close(self) -> None:
         """Remove the temporary copies of standard input and pipes."""
@@ -216,7 +218,7 @@ def _check_column(name: str, reader: FileReader) -> None:
 
 
 def open_dataset(
-    paths: Sequence[str],
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
     input_format: str | None = None,
     delimiter: str | None = None,
@@ -243,27 +245,26 @@ def open_dataset(
             delimiter = "\t"
         else:
             raise OptionError(f"--delimiter must be one character, not {delimiter!r}")
-    if not paths:
-        paths = ["-"]
+    paths = path_list(paths) or ["-"]
     readers: list[FileReader] = []
     bases: list[str | None] = []
     cleanup: list[str] = []
     dataset = Dataset(readers, cleanup)
     try:
-        for given in paths:
-            for found in _expand(given):
-                path = found.path
-                name = "<stdin>" if path == "-" else path
-                if path == "-" or _is_stream(path):
-                    path = _spool(path)
-                    cleanup.append(path)
-                    if os.path.getsize(path) == 0:
-                        raise DataError(
-                            f"{'standard input' if name == '<stdin>' else repr(name)} is empty; "
-                            "pipe a file into biascalc or pass a path"
-                        )
-                readers.append(_open_one(path, name, input_format, delimiter, encoding))
-                bases.append(found.base)
+        files, dataset.warnings = unique_files([f for given in paths for f in _expand(given)])
+        for found in files:
+            path = found.path
+            name = "<stdin>" if path == "-" else path
+            if path == "-" or _is_stream(path):
+                path = _spool(path)
+                cleanup.append(path)
+                if os.path.getsize(path) == 0:
+                    raise DataError(
+                        f"{'standard input' if name == '<stdin>' else repr(name)} is empty; "
+                        "pipe a file into biascalc or pass a path"
+                    )
+            readers.append(_open_one(path, name, input_format, delimiter, encoding))
+            bases.append(found.base)
         readers[:] = with_partitions(readers, bases)
     except BaseException:
         dataset.close()
