@@ -139,7 +139,7 @@ def weight_array(sample_weight: Any, n_rows: int) -> np.ndarray[Any, np.dtype[np
     bad = ~np.isfinite(w) | (w < 0)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        what = "missing (NaN)" if np.isnan(w[i]) else f"{w[i]!r}"
+        what = "missing (NaN)" if np.isnan(w[i]) else repr(float(w[i]))
         raise DataError(
             f"sample_weight[{i}] is {what}; sample weights must be finite and non-negative"
         )

@@ -117,7 +117,7 @@ def test_torch_refuses_a_layer_on_the_meta_device(torch: Any) -> None:
 
     with torch.device("meta"):
         head = torch.nn.Linear(4, 3)
-    with pytest.raises(ValueError, match="on the meta device.*hold no values.*to_empty"):
+    with pytest.raises(ValueError, match=r"on the meta device.*hold no values.*to_empty"):
         init_output_bias_(head, [0, 1, 2])
     with pytest.raises(ValueError, match="meta device"):
         init_output_bias_(head.bias, [0, 1, 2])
