@@ -48,6 +48,11 @@ def compute_bias(
     label_smoothing: float = 0.0,
     focal_gamma: float = 2.0,
     focal_alpha: float = 0.25,
+    activation: str | None = None,
+    output_range: tuple[float, float] | None = None,
+    variance_activation: str | None = None,
+    logit_adjustment: float | None = None,
+    sampler: str | None = None,
 ) -> BiasResult:
     """Compute the output-layer bias for labels held in memory.
 
@@ -78,6 +83,11 @@ def compute_bias(
         label_smoothing=label_smoothing,
         focal_gamma=focal_gamma,
         focal_alpha=focal_alpha,
+        activation=activation,
+        output_range=output_range,
+        variance_activation=variance_activation,
+        logit_adjustment=logit_adjustment,
+        sampler=sampler,
     )
     table = to_table(y)
     targets, weight = table.column_names, None
@@ -87,7 +97,10 @@ def compute_bias(
         w = weight_array(sample_weight, table.num_rows)
         table = table.append_column(WEIGHT_COLUMN, pa.array(w))
         weight = WEIGHT_COLUMN
-    stats = collect(options.stats_spec(targets, weight), table.to_batches())
+    from ._arrow import without_views
+
+    batches = (without_views(b) for b in table.to_batches())
+    stats = collect(options.stats_spec(targets, weight), batches, table.schema)
     return result_from_stats(stats, options)
 
 
@@ -112,13 +125,16 @@ def compute_bias_from_file(
     input_format: str | None = None,
     delimiter: str | None = None,
     encoding: str | None = None,
+    where: str | None = None,
     **options: Any,
 ) -> BiasResult:
     """Compute the bias from the label column(s) of a file (CSV, TSV, Parquet, JSON Lines,
     Arrow/Feather, optionally gzip/bz2/zstd-compressed); ``"-"`` reads standard input.
 
     ``path`` may also be several paths, a directory or a glob, read as one data set.
-    ``options`` are the keyword options of :func:`compute_bias`.  When the file has only
+    ``where`` keeps only the rows that pass a filter such as ``"split == 'train'"``
+    (README, "Choosing rows"); ``n_samples`` then counts those rows.  ``options`` are
+    the keyword options of :func:`compute_bias`.  When the file has only
     one column, ``target`` may be omitted.
 
     >>> compute_bias_from_file("sample_data/wine.csv", "target").classes  # doctest: +SKIP
@@ -133,6 +149,7 @@ def compute_bias_from_file(
         delimiter=delimiter,
         encoding=encoding,
         options=opts,
+        where=where,
     )
     return result_from_stats(stats, opts, source=names)
 
@@ -147,6 +164,7 @@ def collect_file_stats(
     encoding: str | None = None,
     options: BiasOptions | None = None,
     progress: bool = False,
+    where: str | None = None,
 ) -> tuple[LabelStats, tuple[str, ...]]:
     """Read files into label statistics (and the input names), without deciding anything.
 
@@ -164,10 +182,14 @@ def collect_file_stats(
         delimiter=delimiter,
         encoding=encoding,
         progress=progress,
+        where=where,
     ) as dataset:
         targets = dataset.resolve_targets(targets, weight)
         columns = [*targets, *([weight] if weight else [])]
-        stats = dataset.collect(lambda: LabelStats(opts.stats_spec(targets, weight)), columns)
+        spec = opts.stats_spec(
+            targets, weight, dataset.row_filter.text if dataset.row_filter else None
+        )
+        stats = dataset.collect(lambda: LabelStats(spec), columns)
         stats.notes.extend(dataset.warnings)
         names = tuple(dataset.names)
     return stats, names
@@ -195,9 +217,14 @@ def compute_bias_from_stats(
     return result_from_stats(merged, BiasOptions(**options))
 
 
-def collect(spec: StatsSpec, batches: Iterable[pa.RecordBatch]) -> LabelStats:
-    """Fold record batches into fresh statistics."""
+def collect(
+    spec: StatsSpec, batches: Iterable[pa.RecordBatch], schema: pa.Schema | None = None
+) -> LabelStats:
+    """Fold record batches into fresh statistics (``schema``: the classes it declares)."""
+    from .readers import declared_classes
+
     stats = LabelStats(spec)
+    stats.declare(declared_classes(schema))
     for batch in batches:
         stats.update(batch)
     return stats
