@@ -30,6 +30,7 @@ def compute_bias_from_counts(counts: Mapping[object, int], **options: Any) -> Bi
     -6.35936
     """
     opts = BiasOptions(**options)
+    opts.refuse_pixel_options("--counts")
     if not counts:
         raise OptionError("--counts is empty; give LABEL=N pairs")
     labels = _typed_labels(list(counts))
@@ -53,6 +54,7 @@ def compute_bias_from_prior(prior: float | Sequence[float], **options: Any) -> B
     -4.59512
     """
     opts = BiasOptions(**options)
+    opts.refuse_pixel_options("--prior")
     if is_framework_array(prior):
         prior = to_host(prior, "prior").tolist()
     values = [float(p) for p in np.ravel(np.asarray(prior, dtype=np.float64))]
