@@ -153,7 +153,10 @@ def compute_bias_from_file(
             encoding=encoding,
             where=where,
         )
-        return compute_bias_from_images(path, input_format, progress=progress, **options)
+        from .readers._paths import path_list
+
+        paths = path_list(path)
+        return compute_bias_from_images(paths, input_format, progress=progress, **options)
     opts = BiasOptions(**options)
     stats, names = collect_file_stats(
         path,
