@@ -104,6 +104,9 @@ def compute_bias_from_file(
     input_format: str | None = None,
     delimiter: str | None = None,
     encoding: str | None = None,
+    header: bool = True,
+    decimal: str | None = None,
+    thousands: str | None = None,
     **options: Any,
 ) -> BiasResult:
     """Compute the bias from the label column(s) of a file (CSV, TSV, Parquet, JSON Lines,
@@ -111,7 +114,9 @@ def compute_bias_from_file(
 
     ``path`` may also be several paths, a directory or a glob, read as one data set.
     ``options`` are the keyword options of :func:`compute_bias`.  When the file has only
-    one column, ``target`` may be omitted.
+    one column, ``target`` may be omitted.  CSV: ``header=False`` for files without a
+    header line (``target`` is then a 1-based position, ``"2"``); ``decimal`` and
+    ``thousands`` for numbers written as ``1.739,26`` (``decimal=",", thousands="."``).
 
     >>> compute_bias_from_file("sample_data/wine.csv", "target").classes  # doctest: +SKIP
     (0, 1, 2)
@@ -125,6 +130,9 @@ def compute_bias_from_file(
         delimiter=delimiter,
         encoding=encoding,
         options=opts,
+        header=header,
+        decimal=decimal,
+        thousands=thousands,
     )
     return result_from_stats(stats, opts, source=names)
 
@@ -139,6 +147,9 @@ def collect_file_stats(
     encoding: str | None = None,
     options: BiasOptions | None = None,
     progress: bool = False,
+    header: bool = True,
+    decimal: str | None = None,
+    thousands: str | None = None,
 ) -> tuple[LabelStats, tuple[str, ...]]:
     """Read files into label statistics (and the input names), without deciding anything.
 
@@ -155,6 +166,9 @@ def collect_file_stats(
         delimiter=delimiter,
         encoding=encoding,
         progress=progress,
+        header=header,
+        decimal=decimal,
+        thousands=thousands,
     ) as dataset:
         targets = dataset.resolve_targets(targets, weight)
         columns = [*targets, *([weight] if weight else [])]
