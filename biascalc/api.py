@@ -9,6 +9,7 @@ import numpy as np
 
 from .assemble import WEIGHT_COLUMN, result_from_stats
 from .errors import DataError, OptionError
+from .images import IMAGE_FORMATS, compute_bias_from_images
 from .inmemory import to_table
 from .nodata import compute_bias_from_counts, compute_bias_from_prior
 from .options import BiasOptions
@@ -47,6 +48,11 @@ def compute_bias(
     label_smoothing: float = 0.0,
     focal_gamma: float = 2.0,
     focal_alpha: float = 0.25,
+    activation: str | None = None,
+    output_range: tuple[float, float] | None = None,
+    variance_activation: str | None = None,
+    logit_adjustment: float | None = None,
+    sampler: str | None = None,
 ) -> BiasResult:
     """Compute the output-layer bias for labels held in memory.
 
@@ -79,6 +85,11 @@ def compute_bias(
         label_smoothing=label_smoothing,
         focal_gamma=focal_gamma,
         focal_alpha=focal_alpha,
+        activation=activation,
+        output_range=output_range,
+        variance_activation=variance_activation,
+        logit_adjustment=logit_adjustment,
+        sampler=sampler,
     )
     table = to_table(y)
     targets, weight = table.column_names, None
@@ -92,7 +103,10 @@ def compute_bias(
             )
         table = table.append_column(WEIGHT_COLUMN, pa.array(w))
         weight = WEIGHT_COLUMN
-    stats = collect(options.stats_spec(targets, weight), table.to_batches())
+    from ._arrow import without_views
+
+    batches = (without_views(b) for b in table.to_batches())
+    stats = collect(options.stats_spec(targets, weight), batches, table.schema)
     return result_from_stats(stats, options)
 
 
@@ -104,6 +118,8 @@ def compute_bias_from_file(
     input_format: str | None = None,
     delimiter: str | None = None,
     encoding: str | None = None,
+    progress: bool = False,
+    where: str | None = None,
     header: bool = True,
     decimal: str | None = None,
     thousands: str | None = None,
@@ -113,14 +129,29 @@ def compute_bias_from_file(
     Arrow/Feather, optionally gzip/bz2/zstd-compressed); ``"-"`` reads standard input.
 
     ``path`` may also be several paths, a directory or a glob, read as one data set.
-    ``options`` are the keyword options of :func:`compute_bias`.  When the file has only
-    one column, ``target`` may be omitted.  CSV: ``header=False`` for files without a
-    header line (``target`` is then a 1-based position, ``"2"``); ``decimal`` and
-    ``thousands`` for numbers written as ``1.739,26`` (``decimal=",", thousands="."``).
+    ``where`` keeps only the rows that pass a filter such as ``"split == 'train'"``
+    (README, "Choosing rows"); ``n_samples`` then counts those rows.  ``options`` are
+    the keyword options of :func:`compute_bias`.  When the file has only
+    one column, ``target`` may be omitted.  ``input_format="imagefolder"`` or ``"masks"``
+    reads an image data set instead (:mod:`biascalc.images`; no target, weight,
+    delimiter, encoding or where).
+    CSV: ``header=False`` for files without a header line (``target`` is then a 1-based
+    position, ``"2"``); ``decimal`` and ``thousands`` for numbers written as ``1.739,26``
+    (``decimal=",", thousands="."``).
 
     >>> compute_bias_from_file("sample_data/wine.csv", "target").classes  # doctest: +SKIP
     (0, 1, 2)
     """
+    if input_format in IMAGE_FORMATS:
+        _refuse_table_options(
+            input_format,
+            target=target,
+            weight=weight,
+            delimiter=delimiter,
+            encoding=encoding,
+            where=where,
+        )
+        return compute_bias_from_images(path, input_format, progress=progress, **options)
     opts = BiasOptions(**options)
     stats, names = collect_file_stats(
         path,
@@ -130,11 +161,24 @@ def compute_bias_from_file(
         delimiter=delimiter,
         encoding=encoding,
         options=opts,
+        progress=progress,
+        where=where,
         header=header,
         decimal=decimal,
         thousands=thousands,
     )
     return result_from_stats(stats, opts, source=names)
+
+
+def _refuse_table_options(input_format: str, **given: object) -> None:
+    used = [f"--{k}" for k, v in given.items() if v]
+    if used:
+        what = "images per class folder" if input_format == "imagefolder" else "pixels per class"
+        verb = "applies" if len(used) == 1 else "apply"
+        raise OptionError(
+            f"{' and '.join(used)} {verb} to label columns, not to --input-format "
+            f"{input_format}, which counts {what}"
+        )
 
 
 def collect_file_stats(
@@ -147,6 +191,7 @@ def collect_file_stats(
     encoding: str | None = None,
     options: BiasOptions | None = None,
     progress: bool = False,
+    where: str | None = None,
     header: bool = True,
     decimal: str | None = None,
     thousands: str | None = None,
@@ -166,13 +211,17 @@ def collect_file_stats(
         delimiter=delimiter,
         encoding=encoding,
         progress=progress,
+        where=where,
         header=header,
         decimal=decimal,
         thousands=thousands,
     ) as dataset:
         targets = dataset.resolve_targets(targets, weight)
         columns = [*targets, *([weight] if weight else [])]
-        stats = dataset.collect(lambda: LabelStats(opts.stats_spec(targets, weight)), columns)
+        spec = opts.stats_spec(
+            targets, weight, dataset.row_filter.text if dataset.row_filter else None
+        )
+        stats = dataset.collect(lambda: LabelStats(spec), columns)
         names = tuple(dataset.names)
     return stats, names
 
@@ -187,6 +236,8 @@ def compute_bias_from_stats(
     """
     if not stats:
         raise OptionError("no statistics to merge")
+    opts = BiasOptions(**options)
+    opts.refuse_pixel_options("saved statistics")
     parts = [s if isinstance(s, LabelStats) else LabelStats.from_dict(dict(s)) for s in stats]
     merged = parts[0]
     for part in parts[1:]:
@@ -196,12 +247,17 @@ def compute_bias_from_stats(
                 f"statistics of targets {list(merged.spec.targets)}"
             )
         merged = merged.merge(part)
-    return result_from_stats(merged, BiasOptions(**options))
+    return result_from_stats(merged, opts)
 
 
-def collect(spec: StatsSpec, batches: Iterable[pa.RecordBatch]) -> LabelStats:
-    """Fold record batches into fresh statistics."""
+def collect(
+    spec: StatsSpec, batches: Iterable[pa.RecordBatch], schema: pa.Schema | None = None
+) -> LabelStats:
+    """Fold record batches into fresh statistics (``schema``: the classes it declares)."""
+    from .readers import declared_classes
+
     stats = LabelStats(spec)
+    stats.declare(declared_classes(schema))
     for batch in batches:
         stats.update(batch)
     return stats

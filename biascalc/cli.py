@@ -29,13 +29,20 @@ LOSS_CHOICES = (
     "poisson",
     "gamma",
     "tweedie",
+    "gaussian_nll",
+    "laplace_nll",
     "bce",
     "cross_entropy",
     "focal",
     "ordinal_bce",
+    "corn",
 )
+ACTIVATION_CHOICES = ("identity", "exp", "softplus", "sigmoid")
+VARIANCE_ACTIVATION_CHOICES = ("exp", "softplus")
 FORMAT_CHOICES = ("table", "json", "python", "pytorch", "keras", "jax", "numpy")
-INPUT_FORMATS = ("csv", "tsv", "parquet", "jsonl", "arrow")
+INPUT_FORMATS = ("csv", "tsv", "parquet", "jsonl", "arrow", "imagefolder", "masks")
+#: Input formats that are image data sets (biascalc.images), not tables of labels.
+IMAGE_FORMATS = ("imagefolder", "masks")
 #: -o FILE without --format: the format its extension names.
 OUTPUT_EXTENSIONS = {".json": "json", ".npy": "numpy", ".py": "python"}
 # Options that belong to one loss: (option name, parameter, the loss it needs).
@@ -96,7 +103,17 @@ def _pairs(
 
 
 def _class_weight(value: str | None) -> str | dict[str, float] | None:
-    return value if value in (None, "balanced") else _pairs("--class-weight", value, float)
+    if value is None or value == "balanced" or value.startswith("effective:"):
+        return value
+    return _pairs("--class-weight", value, float)
+
+
+def _output_range(value: str | None) -> tuple[float, float] | None:
+    """``0,5`` -> (0.0, 5.0)."""
+    numbers = _numbers("--output-range", value)
+    if numbers is not None and len(numbers) != 2:
+        raise OptionFailure(f"--output-range takes LO,HI (two numbers), not {value!r}")
+    return None if numbers is None else (numbers[0], numbers[1])
 
 
 EPILOG = """\b
@@ -108,16 +125,52 @@ Examples, one per task:
   biascalc data.csv -t price --loss huber --huber-delta 5      # regression
   biascalc data.csv -t grade --task ordinal                    # ordinal (CORAL)
   biascalc --prior 0.01 --format pytorch                       # no data: a known rate
+  biascalc --input-format imagefolder train/                   # images per class folder
+  biascalc --input-format masks masks/ --num-classes 21        # segmentation pixels
   cat labels.csv | biascalc - -t y
 """
 
 #: --help lists the options in these sections, in this order (a test checks that every
 #: option is in one).  New options join the section a newcomer would look in.
 HELP_SECTIONS: dict[str, tuple[str, ...]] = {
-    "Input": ("input_format", "delimiter", "encoding", "no_header", "decimal", "thousands"),
-    "Labels and task": ("targets", "weight", "task", "classes", "positive"),
-    "Loss": ("loss", "huber_delta", "quantile", "tweedie_power", "focal_gamma", "focal_alpha"),
-    "Training setup": ("pos_weight", "class_weight", "label_smoothing", "center", "eps"),
+    "Input": (
+        "input_format",
+        "delimiter",
+        "encoding",
+        "where",
+        "no_header",
+        "decimal",
+        "thousands",
+    ),
+    "Labels and task": (
+        "targets",
+        "weight",
+        "task",
+        "classes",
+        "positive",
+        "ignore_index",
+        "num_classes",
+    ),
+    "Loss": (
+        "loss",
+        "huber_delta",
+        "quantile",
+        "tweedie_power",
+        "focal_gamma",
+        "focal_alpha",
+        "activation",
+        "output_range",
+        "variance_activation",
+    ),
+    "Training setup": (
+        "pos_weight",
+        "class_weight",
+        "label_smoothing",
+        "center",
+        "eps",
+        "logit_adjustment",
+        "sampler",
+    ),
     "Without data": ("prior", "counts", "from_stats", "save_stats"),
     "Output": ("fmt", "output", "layer", "explain"),
     "Engine and diagnostics": ("engine", "scheduler", "no_progress", "debug", "version", "help"),
@@ -209,14 +262,44 @@ class SectionedCommand(click.Command):
     help="Alpha of --loss focal (negative: no alpha weighting).",
 )
 @click.option(
+    "--activation",
+    type=click.Choice(ACTIVATION_CHOICES),
+    help="Regression (mse, mae, huber, quantile): the function behind the output "
+    "(default identity; exp is the link of poisson, gamma, tweedie).",
+)
+@click.option(
+    "--output-range",
+    metavar="LO,HI",
+    help="--activation sigmoid: the output is LO + (HI - LO) sigmoid(x) (fastai SigmoidRange).",
+)
+@click.option(
+    "--variance-activation",
+    type=click.Choice(VARIANCE_ACTIVATION_CHOICES),
+    help="gaussian_nll, laplace_nll: variance (scale) = exp (default) or softplus of its output.",
+)
+@click.option(
+    "--logit-adjustment",
+    type=float,
+    metavar="TAU",
+    help="bce, cross_entropy: the loss sees logits + TAU log(prior) (Menon et al. 2021; "
+    "1 = balanced softmax).",
+)
+@click.option(
+    "--sampler",
+    metavar="balanced|sqrt|power:Q",
+    help="Binary, multiclass: training draws class k with probability n_k^Q (balanced: Q=0, "
+    "sqrt: Q=0.5).",
+)
+@click.option(
     "--pos-weight",
     metavar="W[,W...]",
     help="bce: PyTorch pos_weight (one number, or one per label for multilabel).",
 )
 @click.option(
     "--class-weight",
-    metavar="balanced|LABEL=W,...",
-    help="Class weights of the loss (PyTorch weight=; 'balanced' is n / (K n_k)).",
+    metavar="balanced|effective:BETA|LABEL=W,...",
+    help="Class weights of the loss (PyTorch weight=; 'balanced' is n / (K n_k); "
+    "effective:BETA is Cui et al. 2019).",
 )
 @click.option(
     "--label-smoothing",
@@ -255,6 +338,21 @@ class SectionedCommand(click.Command):
     "--positive", metavar="LABEL", help="The positive class of a binary task (default: the last)."
 )
 @click.option(
+    "--ignore-index",
+    "ignore_index",
+    multiple=True,
+    type=int,
+    metavar="I",
+    help="Label value to skip, as CrossEntropyLoss(ignore_index=I) does (repeatable; "
+    "masks: default 255).",
+)
+@click.option(
+    "--num-classes",
+    type=int,
+    metavar="K",
+    help="Masks: the classes are the ids 0..K-1 (default: the highest id + 1).",
+)
+@click.option(
     "--center", is_flag=True, help="Subtract the mean from softmax biases (symmetric form)."
 )
 @click.option(
@@ -291,10 +389,18 @@ class SectionedCommand(click.Command):
 @click.option(
     "--input-format",
     type=click.Choice(INPUT_FORMATS),
-    help="Input format (default: from the extension or the first bytes; else CSV).",
+    help="Input format (default: from the extension or the first bytes; else CSV); "
+    "imagefolder: PATH/<class>/<image> counts images per class; masks: a folder or glob of "
+    "segmentation masks (PNG L/P/I;16, .npy) counts pixels per class (biascalc[images]).",
 )
 @click.option("--delimiter", metavar="CHAR", help="CSV field delimiter (default: sniffed).")
 @click.option("--encoding", metavar="NAME", help="Text encoding of CSV input (default: utf-8).")
+@click.option(
+    "--where",
+    metavar="EXPR",
+    help="Use only the rows where EXPR holds, e.g. \"split == 'train' and fold != 3\" "
+    "(comparisons, in (...), and/or/not; col('a b') for other names).",
+)
 @click.option(
     "--no-header",
     is_flag=True,
@@ -318,7 +424,7 @@ class SectionedCommand(click.Command):
     type=click.Choice(("local", "dask")),
     default="local",
     show_default=True,
-    help="Where to compute: here, or on a Dask cluster (Parquet/CSV paths; biascalc[dask]).",
+    help="Where to compute: here, or on a Dask cluster (file PATHs; biascalc[dask]).",
 )
 @click.option(
     "--scheduler",
@@ -462,12 +568,14 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
     source = {"--prior": prior, "--counts": counts, "--from-stats": from_stats}
     given = [name for name, value in source.items() if value is not None]
     kw["classes"] = _split_labels(kw.pop("classes"))
+    kw["ignore_index"] = kw.pop("ignore_index") or None
     kw["class_weight"] = _class_weight(kw.pop("class_weight"))
+    kw["output_range"] = _output_range(kw.pop("output_range"))
     pos_weight = _numbers("--pos-weight", kw.pop("pos_weight"))
     kw["pos_weight"] = (
         pos_weight[0] if pos_weight is not None and len(pos_weight) == 1 else pos_weight
     )
-    reading = {k: kw.pop(k) for k in ("weight", "input_format", "delimiter", "encoding")}
+    reading = {k: kw.pop(k) for k in ("weight", "input_format", "delimiter", "encoding", "where")}
     csv_text = {"header": not kw.pop("no_header"), "decimal": kw.pop("decimal")}
     csv_text["thousands"] = kw.pop("thousands")
     progress = not kw.pop("no_progress")
@@ -478,16 +586,25 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
         raise OptionFailure("--no-header, --decimal and --thousands apply to --engine local only")
     if engine == "dask" and (given or not paths or "-" in paths):
         raise OptionFailure(
-            "--engine dask reads Parquet or CSV PATHs; not standard input, "
+            "--engine dask reads PATHs (files, folders, globs); not standard input, "
             "--prior, --counts or --from-stats"
+        )
+    if reading["input_format"] in IMAGE_FORMATS and not given:
+        if save_stats is not None or engine != "local":
+            raise OptionFailure(
+                f"--input-format {reading['input_format']} runs locally and saves no "
+                "statistics; drop --save-stats and --engine"
+            )
+        return api.compute_bias_from_file(
+            list(paths), list(targets) or None, progress=progress, **reading, **kw
         )
     if given:
         if len(given) > 1:
             raise OptionFailure(f"give one of {', '.join(source)}, not {' and '.join(given)}")
-        if paths or targets or reading["weight"] or save_stats:
+        if paths or targets or reading["weight"] or reading["where"] or save_stats:
             raise OptionFailure(
-                f"{given[0]} replaces the data; do not give a PATH, --target, --weight "
-                "or --save-stats with it"
+                f"{given[0]} replaces the data; do not give a PATH, --target, --weight, "
+                "--where or --save-stats with it"
             )
         if prior is not None:
             return api.compute_bias_from_prior(prior if len(prior) > 1 else prior[0], **kw)

@@ -36,6 +36,13 @@ def to_table(y: Any) -> pa.Table:
             return pa.table({str(y.name) if y.name is not None else "y": pa.Array.from_pandas(y)})
     if module == "polars":
         return to_table(y.to_arrow())
+    if module == "datasets" and hasattr(y, "data") and hasattr(y.data, "table"):
+        # A Hugging Face Dataset: its Arrow table keeps the features (ClassLabel names) in
+        # the schema metadata, which readers.declared_classes reads.  After select(),
+        # filter() or shuffle() the rows are an indices mapping over that table: apply it.
+        if getattr(y, "_indices", None) is not None:
+            y = y.flatten_indices()
+        return to_table(y.data.table)
     if isinstance(y, np.ndarray) and y.ndim == 2:
         return pa.table({f"y{j}": _array(y[:, j]) for j in range(y.shape[1])})
     if isinstance(y, np.ndarray) and y.ndim != 1:

@@ -39,6 +39,7 @@ class BiasResultDict(TypedDict):
     schema_version: int
     biascalc_version: str
     source: list[str] | None
+    where: str | None
     task: str
     task_reason: str
     loss: str
@@ -49,6 +50,7 @@ class BiasResultDict(TypedDict):
     classes: list[Label] | None
     counts: list[int] | None
     priors: list[float] | None
+    training_priors: list[float] | None
     statistics: list[TargetStatisticsDict] | None
     n_samples: int | None
     n_missing: int
@@ -59,6 +61,7 @@ class BiasResultDict(TypedDict):
     expected_initial_loss: ExpectedLossDict
     explanation: list[str]
     warnings: list[str]
+    median_frequency_weights: list[float | None] | None
 
 
 def _finite(x: float) -> float | None:
@@ -92,7 +95,8 @@ class BiasResult:
     ``bias`` has one value per output unit: 1 for binary, K for multiclass, one per
     target for multilabel and regression.  ``classes`` is aligned with it for multiclass
     (for binary it is ``(negative, positive)``; the single output is the positive class;
-    for multilabel it holds the target names).
+    for multilabel it holds the target names).  ``training_priors`` are the class shares
+    the loss sees under ``sampler`` (None without one); ``priors`` are the data's.
 
     >>> from biascalc import compute_bias
     >>> r = compute_bias([0, 0, 0, 1])
@@ -116,12 +120,18 @@ class BiasResult:
     classes: tuple[Label, ...] | None = None
     counts: tuple[int, ...] | None = None
     priors: tuple[float, ...] | None = None
+    training_priors: tuple[float, ...] | None = None
     statistics: tuple[TargetStatistics, ...] | None = None
     prior_bias: npt.NDArray[np.float64] | None = None
     outputs: tuple[str, ...] = ()
     explanation: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     source: tuple[str, ...] | None = None
+    #: The row filter (``--where``) the counted rows passed, as given; None: every row.
+    where: str | None = None
+    #: Masks: Eigen & Fergus's median-frequency class weights, aligned with ``classes``
+    #: (None for a class with no pixels); see :mod:`biascalc.stats.pixels`.
+    median_frequency_weights: tuple[float | None, ...] | None = None
 
     def to_dict(self) -> BiasResultDict:
         """The JSON object, as plain Python values (what ``--format json`` prints)."""
@@ -129,6 +139,7 @@ class BiasResult:
             "schema_version": SCHEMA_VERSION,
             "biascalc_version": __version__,
             "source": None if self.source is None else list(self.source),
+            "where": self.where,
             "task": self.task,
             "task_reason": self.task_reason,
             "loss": self.loss,
@@ -139,6 +150,9 @@ class BiasResult:
             "classes": None if self.classes is None else list(self.classes),
             "counts": None if self.counts is None else [int(c) for c in self.counts],
             "priors": None if self.priors is None else [float(p) for p in self.priors],
+            "training_priors": None
+            if self.training_priors is None
+            else [float(p) for p in self.training_priors],
             "statistics": None
             if self.statistics is None
             else [
@@ -163,6 +177,9 @@ class BiasResult:
             },
             "explanation": list(self.explanation),
             "warnings": list(self.warnings),
+            "median_frequency_weights": None
+            if self.median_frequency_weights is None
+            else [None if w is None else _finite(w) for w in self.median_frequency_weights],
         }
 
     def to_json(self, indent: int | None = 2) -> str:

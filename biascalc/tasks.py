@@ -13,9 +13,13 @@ The rules, in order (the first that applies wins; each gives a one-line reason):
    ``AUTO_MAX_CLASSES`` (20) distinct values -> multiclass, more -> regression.  So a
    0..4 star rating is multiclass and a 0..300 count is regression.
 
-Classes are ordered ascending (numbers numerically, text by code point, False < True), as
-``numpy.unique`` and scikit-learn's ``LabelEncoder`` order them; ``classes=`` sets the
-order.  For binary tasks the positive class is the last one.
+Where the class order comes from is decided here, once, and stated at the end of the
+reason: ``classes=`` (``--classes``) wins; else the column's declared classes (an Arrow
+dictionary's categories, a Hugging Face ClassLabel's names: stats/declared.py), with
+binary for two of them and multiclass otherwise; else the data's values ascending
+(numbers numerically, text by code point, False < True), as ``numpy.unique`` and
+scikit-learn's ``LabelEncoder`` order them.  For binary tasks the positive class is the
+last one.
 """
 
 from __future__ import annotations
@@ -27,6 +31,19 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from .classnames import (
+    ORDER_SOURCE,
+    absent_warning,
+    conflicting,
+    counted,
+    declared_of,
+    detect_declared,
+    format_values,
+    is_ordered,
+    label_kind,
+    refuse_unknown,
+    show,
+)
 from .errors import DataError, OptionError
 from .stats import AUTO_MAX_CLASSES, ColumnStats, LabelStats
 
@@ -54,18 +71,6 @@ class TaskDecision:
     warnings: tuple[str, ...] = ()
 
 
-def format_values(values: Sequence[object], limit: int = 6) -> str:
-    """``{0, 1, 2}`` style listing, shortened after ``limit`` values."""
-    shown = [_show(v) for v in values[:limit]]
-    if len(values) > limit:
-        shown.append(f"... {len(values) - limit} more")
-    return "{" + ", ".join(shown) + "}"
-
-
-def _show(value: object) -> str:
-    return repr(value) if isinstance(value, str) else str(value)
-
-
 def decide_task(
     stats: LabelStats,
     *,
@@ -91,7 +96,7 @@ def decide_task(
     elif family == "multiclass":
         task, reason = "multiclass", "the loss is cross-entropy"
     elif family == "ordinal":
-        task, reason = "ordinal", "the loss is the ordinal (CORAL) loss"
+        task, reason = "ordinal", "the loss is an ordinal loss (CORAL or CORN)"
     elif classes is not None and len(cols) == 1:
         task = "binary" if len(classes) == 2 else "multiclass"
         reason = f"--classes names {len(classes)} classes"
@@ -101,7 +106,7 @@ def decide_task(
         return decision
     col = cols[0]
     if task == "auto":
-        task, reason = _detect_single(col)
+        task, reason = _detect_single(col) if declared_of(col) is None else detect_declared(col)
     if task == "regression":
         _require_numeric(col)
         decision = TaskDecision("regression", reason)
@@ -243,31 +248,37 @@ def _classify(
     classes: Sequence[object] | None,
     positive: object | None,
 ) -> TaskDecision:
-    counted = col.counts.result() if col.counts is not None else None
-    if counted is None:
+    found = counted(col)
+    if found is None:
         raise DataError(
             f"column '{col.name}' does not hold class labels (too many distinct values, or "
             "numbers that are not whole); for a numeric target use a regression loss such as "
             "--loss mse, or --task regression"
         )
-    seen, seen_counts, seen_weights = counted
+    seen, seen_counts, seen_weights = found
     if not seen:
         raise DataError(f"column '{col.name}' has no usable value: every row is empty or missing")
     warnings: list[str] = []
+    kind = label_kind(col)
+    declared = declared_of(col)
     if classes is not None:
-        order = [coerce_label(c, col.kind, "class") for c in classes]
+        order = [coerce_label(c, kind, "class") for c in classes]
         if len(set(order)) != len(order):
             raise OptionError("--classes names a class more than once")
-        unknown = [v for v in seen if v not in set(order)]
-        if unknown:
-            raise DataError(
-                f"column '{col.name}' has labels that are not in --classes: "
-                f"{format_values(unknown)}; "
-                "add them to --classes"
-            )
+        refuse_unknown(col, seen, order, "--classes", "add them to --classes")
+        source = "in the order of --classes"
+    elif declared is not None:
+        order = list(declared.names or ())
+        refuse_unknown(
+            col, seen, order, "its declared classes", "give all the classes with --classes"
+        )
+        source = ORDER_SOURCE[declared.source, declared.ordered]
     else:
         order = list(seen)
-    pos = None if positive is None else coerce_label(positive, col.kind, "--positive")
+        source = "in ascending order, from the data"
+        if col.declared is not None and col.declared.conflict is not None:
+            warnings.append(conflicting(col, col.declared))
+    pos = None if positive is None else coerce_label(positive, kind, "--positive")
     if task == "binary":
         if pos is not None and pos not in order:
             if len(order) >= 2:
@@ -285,7 +296,7 @@ def _classify(
             )
         if pos is not None:
             order = [order[0] if order[1] == pos else order[1], pos]
-    elif task == "ordinal" and classes is None and col.kind == "string":
+    elif task == "ordinal" and classes is None and kind == "string" and not is_ordered(declared):
         warnings.append(
             f"ordinal classes are text, ordered by code point: {format_values(order)}; "
             "if that is not their order, give it with --classes"
@@ -306,13 +317,17 @@ def _classify(
         for v, c, w in zip(seen, seen_counts, seen_weights, strict=True):
             counts[index[v]] += c
             weights[index[v]] += w
-    for i in np.flatnonzero(counts == 0):
-        warnings.append(f"class {_show(order[i])} has no rows in the data")
+    absent = [order[i] for i in np.flatnonzero(counts == 0)]
+    if absent:
+        warnings.append(absent_warning(absent))
     if len(order) == 1:
         warnings.append(
-            f"only one class ({_show(order[0])}) in column '{col.name}': a softmax over one "
+            f"only one class ({show(order[0])}) in column '{col.name}': a softmax over one "
             "output always predicts it; name the other classes with --classes"
         )
+    if pos is not None:
+        source += ", the positive class from --positive"
+    reason = f"{reason}; classes {source}"
     return TaskDecision(task, reason, tuple(order), counts, weights, tuple(warnings))  # type: ignore[arg-type]
 
 
@@ -324,14 +339,13 @@ def _complete_single_class(col: ColumnStats, only: Label) -> tuple[list[Label], 
         other = type(only)(1 - only)
     else:
         raise DataError(
-            f"column '{col.name}' has only one class ({_show(only)}); name the other class "
+            f"column '{col.name}' has only one class ({show(only)}); name the other class "
             "with --classes or --positive"
         )
     order = sorted([only, other])
     return (
         order,
-        f"only one class ({_show(only)}) in the data; "
-        f"the other class is taken to be {_show(other)}",
+        f"only one class ({show(only)}) in the data; the other class is taken to be {show(other)}",
     )
 
 

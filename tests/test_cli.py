@@ -30,7 +30,7 @@ def test_json_fields_binary(run: Callable[..., Any], write_csv: Callable[..., Pa
     assert d["biascalc_version"] == __version__
     assert d["source"] == [str(path)]
     assert d["task"] == "binary"
-    assert d["task_reason"] == "2 distinct values {0, 1}"
+    assert d["task_reason"] == "2 distinct values {0, 1}; classes in ascending order, from the data"
     assert d["loss"] == "bce"
     assert d["activation"] == "sigmoid"
     assert d["targets"] == ["y"]

@@ -292,3 +292,25 @@ def test_compressed_and_stdin_stay_in_one_range(
         reader = ds.readers[0]
         assert isinstance(reader, readers.CsvReader)
         assert len(reader.parts(["y"], 4)) == 4
+
+
+@pytest.mark.parametrize("threads", [1, 7])
+def test_where_filter_runs_in_every_range(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, many_ranges: None, threads: int
+) -> None:
+    # --where is applied to each range's batches before its statistics (the same seam as
+    # a one-pass read); the count and the line of a bad weight are the file's.
+    monkeypatch.setattr(readers, "THREADS", threads)
+    k = np.arange(3000) % 5
+    y = (np.arange(3000) % 3 == 0).astype(np.int64)
+    path = tmp_path / "split.csv"
+    pcsv.write_csv(pa.table({"k": k, "y": y, "w": np.ones(3000)}), path)
+    result = compute_bias_from_file(str(path), "y", where="k != 3")
+    kept = y[k != 3]
+    assert result.n_samples == kept.size
+    assert result.bias[0] == pytest.approx(math.log(kept.mean() / (1 - kept.mean())), rel=1e-12)
+    text = path.read_text().splitlines()
+    text[2501] = text[2501].rsplit(",", 1)[0] + ",-1"  # line 2502, row 2500 (k = 0)
+    path.write_text("\n".join(text) + "\n")
+    with pytest.raises(DataError, match=r"on line 2502\b"):
+        compute_bias_from_file(str(path), "y", weight="w", where="k != 3")

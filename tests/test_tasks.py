@@ -10,19 +10,26 @@ import pytest
 from biascalc import compute_bias
 from biascalc.errors import DataError, OptionError
 
+#: What task_reason adds when the classes are the data's values, sorted.
+DATA_ORDER = "; classes in ascending order, from the data"
+
 
 @pytest.mark.parametrize(
     ("labels", "task", "reason"),
     [
-        ([True, False, True], "binary", "boolean values {False, True}"),
-        ([0, 1, 1, 0], "binary", "2 distinct values {0, 1}"),
-        (["no", "yes", "yes"], "binary", "2 distinct values {'no', 'yes'}"),
-        ([0.5, 1.5, 0.5], "binary", "2 distinct values {0.5, 1.5}"),
-        (["a", "b", "c"], "multiclass", "text labels with 3 distinct values {'a', 'b', 'c'}"),
+        ([True, False, True], "binary", "boolean values {False, True}" + DATA_ORDER),
+        ([0, 1, 1, 0], "binary", "2 distinct values {0, 1}" + DATA_ORDER),
+        (["no", "yes", "yes"], "binary", "2 distinct values {'no', 'yes'}" + DATA_ORDER),
+        ([0.5, 1.5, 0.5], "binary", "2 distinct values {0.5, 1.5}" + DATA_ORDER),
+        (
+            ["a", "b", "c"],
+            "multiclass",
+            "text labels with 3 distinct values {'a', 'b', 'c'}" + DATA_ORDER,
+        ),
         (
             [0, 1, 2, 3, 4, 4],
             "multiclass",
-            "integers with 5 distinct values {0, 1, 2, 3, 4} (at most 20)",
+            "integers with 5 distinct values {0, 1, 2, 3, 4} (at most 20)" + DATA_ORDER,
         ),
         ([0.1, 0.37, 2.0], "regression", "non-integral numbers (e.g. 0.1)"),
         (
@@ -66,7 +73,7 @@ def test_classes_option_sets_order_and_adds_classes() -> None:
 def test_classes_option_with_two_names_means_binary() -> None:
     r = compute_bias(["x", "x", "y"], classes=["y", "x"])
     assert r.task == "binary" and r.classes == ("y", "x")
-    assert r.task_reason == "--classes names 2 classes"
+    assert r.task_reason == "--classes names 2 classes; classes in the order of --classes"
 
 
 def test_classes_from_the_command_line_are_coerced_to_the_label_type() -> None:

@@ -1,11 +1,16 @@
-"""Dask: the label statistics of a Dask DataFrame, computed and merged inside the cluster.
+"""Dask: label statistics computed and merged inside the cluster.
 
-Each partition is turned into :class:`~biascalc.stats.LabelStats` on the worker that holds
-it; the partial statistics are merged in a tree (fan-in ``split_every``) on the workers;
-only the merged statistics, as a small JSON-able dict, come back to the client.  The label
-column itself never leaves the workers.  Medians, quantiles and the Huber location use a
+Each partition (a Dask DataFrame partition, or one input file) is turned into
+:class:`~biascalc.stats.LabelStats` on the worker that holds it; the partial statistics
+are merged in a tree (fan-in ``split_every``) on the workers; only the merged statistics,
+as a small JSON-able dict, come back to the client.  The label column itself never leaves
+the workers.  Medians, quantiles and the Huber location use a
 :class:`~biascalc.stats.sketch.QuantileSketch` per partition instead of the values, with a
 guaranteed rank error (docs/distributed.md).
+
+Files (``--engine dask``) are resolved and sniffed by the local engine's readers, and each
+file is read on a worker by that same reader: the two engines read the same layouts and
+give the same numbers.
 
 Importing this module imports dask; ``pip install 'biascalc[dask]'``.
 """
@@ -13,6 +18,8 @@ Importing this module imports dask; ``pip install 'biascalc[dask]'``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -20,13 +27,14 @@ import numpy as np
 
 from ..errors import OptionError
 from ..options import BiasOptions
+from ..readers import RowFilter, parse_where
 from ..result import BiasResult
 from ..stats import LabelStats, StatsSpec
 from ..stats.sketch import DEFAULT_K, QuantileSketch
 
 try:
     from dask.base import compute
-    from dask.delayed import delayed
+    from dask.delayed import Delayed, delayed
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
         "biascalc.integrations.dask needs Dask: pip install 'biascalc[dask]'"
@@ -49,12 +57,15 @@ def compute_bias(
     weight: str | None = None,
     sketch_k: int = DEFAULT_K,
     split_every: int = SPLIT_EVERY,
+    where: str | None = None,
     **options: Any,
 ) -> BiasResult:
     """The bias for the label column(s) ``target`` of a Dask DataFrame.
 
-    ``options`` are those of :func:`biascalc.compute_bias` (``task``, ``loss``, ...).
-    Statistics are computed where the partitions live and merged in the cluster; the
+    ``options`` are those of :func:`biascalc.compute_bias` (``task``, ``loss``, ...);
+    ``where`` keeps only the rows passing a filter (``"split == 'train'"``), applied on
+    each partition with the readers' filter.  Statistics are computed where the
+    partitions live and merged in the cluster; the
     result equals ``biascalc.compute_bias`` on the same labels (to rounding), except for
     the mae, quantile and huber losses, which come from a quantile sketch whose rank
     error bound is stated in the result's warnings.
@@ -68,7 +79,13 @@ def compute_bias(
 
     opts = BiasOptions(**options)
     stats = collect_stats(
-        frame, target, weight=weight, options=opts, sketch_k=sketch_k, split_every=split_every
+        frame,
+        target,
+        weight=weight,
+        options=opts,
+        sketch_k=sketch_k,
+        split_every=split_every,
+        where=where,
     )
     return result_from_stats(stats, opts)  # states a sketch's error bound in its warnings
 
@@ -81,6 +98,7 @@ def collect_stats(
     options: BiasOptions | None = None,
     sketch_k: int = DEFAULT_K,
     split_every: int = SPLIT_EVERY,
+    where: str | RowFilter | None = None,
 ) -> LabelStats:
     """The merged :class:`LabelStats` of a Dask DataFrame's label column(s).
 
@@ -88,22 +106,127 @@ def collect_stats(
     need order statistics, each column's values are a sketch (its points and weights).
     """
     opts = options or BiasOptions()
+    row_filter = parse_where(where) if isinstance(where, str) else where
     targets = [target] if isinstance(target, str) else list(target)
     columns = [*targets, *([weight] if weight else [])]
-    missing = [c for c in columns if c not in frame.columns]
+    read = [*columns, *(c for c in (row_filter.columns if row_filter else ()) if c not in columns)]
+    missing = [c for c in read if c not in frame.columns]
     if missing:
         raise OptionError(
             f"column {', '.join(repr(c) for c in missing)} is not in the data; "
             f"the columns are {', '.join(map(str, frame.columns))}"
         )
-    if split_every < 2:
-        raise OptionError("split_every must be at least 2")
-    spec = opts.stats_spec(targets, weight)
+    _check_split(split_every)
+    spec = opts.stats_spec(targets, weight, row_filter.text if row_filter else None)
     # Only the needed columns are read (Parquet column projection happens here).
-    partitions = frame[columns].to_delayed()
+    partitions = frame[read].to_delayed()
     if not partitions:
         return LabelStats(spec)
-    parts = [delayed(_partition_stats)(p, spec, sketch_k) for p in partitions]
+    return _reduce(
+        [delayed(_partition_stats)(p, spec, sketch_k, row_filter) for p in partitions],
+        split_every,
+    )
+
+
+def collect_path_stats(
+    paths: Sequence[str | os.PathLike[str]],
+    target: str | Sequence[str] | None = None,
+    *,
+    weight: str | None = None,
+    input_format: str | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    options: BiasOptions | None = None,
+    scheduler: str | None = None,
+    sketch_k: int = DEFAULT_K,
+    split_every: int = SPLIT_EVERY,
+    where: str | None = None,
+) -> tuple[LabelStats, tuple[str, ...]]:
+    """Statistics of files (paths, directories, globs) computed on a Dask cluster.
+
+    The paths are resolved, and each file's format, compression, delimiter, decimal mark,
+    encoding and hive partition columns decided, on the client by the local engine's code
+    (:func:`biascalc.readers.open_dataset`); the requested columns are checked there the
+    same way.  Each resolved file is then one Dask task that reads it with that same
+    reader on a worker (:func:`biascalc.readers.collect_file`), so both engines give the
+    same numbers on every layout the local engine reads.  The workers must see the paths
+    (a shared file system).  ``where`` (a row filter) is applied by that reading code too.
+
+    ``scheduler`` is a Dask scheduler address (``tcp://10.0.0.5:8786``); without it a
+    LocalCluster is started for the call.  The same signature as
+    :func:`biascalc.api.collect_file_stats` (the CLI's ``--engine dask``).
+    """
+    from distributed import Client, LocalCluster
+
+    from ..readers import open_dataset
+
+    opts = options or BiasOptions()
+    names = [os.fspath(p) for p in paths]
+    if not names or "-" in names:
+        raise OptionError("--engine dask reads PATHs, not standard input")
+    _check_split(split_every)
+    targets = None if target is None else ([target] if isinstance(target, str) else list(target))
+    with open_dataset(
+        names, input_format=input_format, delimiter=delimiter, encoding=encoding, where=where
+    ) as dataset:
+        targets = dataset.resolve_targets(targets, weight)
+        columns = [*targets, *([weight] if weight else [])]
+        row_filter = dataset.row_filter
+        spec = opts.stats_spec(targets, weight, row_filter.text if row_filter else None)
+        named = len(dataset.readers) > 1
+        parts = [
+            delayed(_file_stats)(_Reopen.of(reader), spec, columns, named, row_filter, sketch_k)
+            for reader in dataset.readers
+        ]
+        with _client(scheduler, Client, LocalCluster):
+            stats = _reduce(parts, split_every)
+        dataset.check_rows(stats)
+        return stats, tuple(dataset.names)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Reopen:
+    """How to open a reader again on a worker: its class and its constructor's arguments.
+
+    Open files and pyarrow objects do not pickle, so a reader travels as the arguments it
+    was made with, which include what was sniffed on the client (delimiter, decimal mark,
+    compression, column types); a reader wrapping another (hive partitions) carries the
+    inner one's recipe.  Paths are made absolute: a worker's working directory may differ.
+    """
+
+    cls: type
+    arguments: dict[str, Any]
+
+    @classmethod
+    def of(cls, reader: Any) -> Any:
+        if not dataclasses.is_dataclass(reader):
+            return reader  # sent as it is: it must pickle
+        arguments: dict[str, Any] = {}
+        for f in dataclasses.fields(reader):
+            if not f.init:
+                continue
+            value = getattr(reader, f.name)
+            if f.name == "path" and isinstance(value, str):
+                value = os.path.abspath(value)
+            elif hasattr(value, "batches"):
+                value = cls.of(value)
+            arguments[f.name] = value
+        return cls(type(reader), arguments)
+
+    def open(self) -> Any:
+        arguments = {
+            k: v.open() if isinstance(v, _Reopen) else v for k, v in self.arguments.items()
+        }
+        return self.cls(**arguments)
+
+
+def _check_split(split_every: int) -> None:
+    if split_every < 2:
+        raise OptionError("split_every must be at least 2")
+
+
+def _reduce(parts: list[Delayed], split_every: int) -> LabelStats:
+    """Merge the partitions' statistics in a tree on the workers; fetch only the result."""
     while len(parts) > 1:
         parts = [
             delayed(_merge_parts)(parts[i : i + split_every])
@@ -114,68 +237,6 @@ def collect_stats(
         delayed(_to_dict)(parts[0])
     )
     return _from_dict(data)
-
-
-def collect_path_stats(
-    paths: Sequence[str],
-    target: str | Sequence[str] | None = None,
-    *,
-    weight: str | None = None,
-    input_format: str | None = None,
-    delimiter: str | None = None,
-    encoding: str | None = None,
-    options: BiasOptions | None = None,
-    scheduler: str | None = None,
-) -> tuple[LabelStats, tuple[str, ...]]:
-    """Statistics of Parquet or CSV files (paths, directories, globs) computed on a cluster.
-
-    ``scheduler`` is a Dask scheduler address (``tcp://10.0.0.5:8786``); without it a
-    LocalCluster is started for the call.  Only the label and weight columns are read.
-    The same signature as :func:`biascalc.api.collect_file_stats` (the CLI's ``--engine
-    dask``).
-    """
-    import glob
-    import os
-
-    import dask.dataframe as dd
-    from distributed import Client, LocalCluster
-
-    targets = None if target is None else ([target] if isinstance(target, str) else list(target))
-    fmt = input_format or _format_of(paths)
-    if fmt not in ("parquet", "csv", "tsv"):
-        raise OptionError(f"--engine dask reads Parquet and CSV files, not {fmt}")
-    files: list[str] = []
-    for path in paths:
-        if os.path.isdir(path) and fmt != "parquet":
-            files += sorted(glob.glob(os.path.join(path, "*")))
-        else:
-            files.append(path)
-    sep = delimiter or ("\t" if fmt == "tsv" else ",")
-    columns = None if targets is None else [*targets, *([weight] if weight else [])]
-    if fmt == "parquet":
-        frame = dd.read_parquet(files, columns=columns)
-    else:
-        frame = dd.read_csv(files, usecols=columns, sep=sep, encoding=encoding or "utf-8")
-    if targets is None:
-        names = [c for c in frame.columns if c != weight]
-        if len(names) != 1:
-            raise OptionError(f"the data has {len(names)} columns; name the label with --target")
-        targets = names
-    with _client(scheduler, Client, LocalCluster):
-        stats = collect_stats(frame, targets, weight=weight, options=options)
-    return stats, tuple(paths)
-
-
-def _format_of(paths: Sequence[str]) -> str:
-    name = paths[0].rstrip("/").lower() if paths else ""
-    for ext, fmt in ((".parquet", "parquet"), (".pq", "parquet"), (".tsv", "tsv")):
-        if name.endswith(ext) or f"*{ext}" in name:
-            return fmt
-    import os
-
-    if os.path.isdir(name) and any(f.endswith((".parquet", ".pq")) for f in os.listdir(name)):
-        return "parquet"
-    return "csv"
 
 
 @contextlib.contextmanager
@@ -190,12 +251,42 @@ def _client(address: str | None, client: Any, cluster: Any) -> Iterator[Any]:
             local.close()
 
 
-def _partition_stats(frame: Any, spec: StatsSpec, k: int) -> _Part:
-    """Runs on a worker: one pandas partition -> statistics (and sketches)."""
+def _partition_stats(frame: Any, spec: StatsSpec, k: int, row_filter: RowFilter | None) -> _Part:
+    """Runs on a worker: one pandas partition -> its rows passing the filter -> statistics
+    (and sketches)."""
     import pyarrow as pa
 
+    from ..readers import declared_classes
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
     stats = LabelStats(spec)
-    stats.update(pa.Table.from_pandas(frame, preserve_index=False))
+    stats.declare(declared_classes(table.schema))  # pandas categoricals keep their order
+    if row_filter is not None:
+        table = row_filter.apply(table, [*spec.targets, *([spec.weight] if spec.weight else [])])
+    stats.update(table)
+    return _sketched(stats, spec, k)
+
+
+def _file_stats(
+    source: Any,
+    spec: StatsSpec,
+    columns: Sequence[str],
+    named: bool,
+    row_filter: RowFilter | None,
+    k: int,
+) -> _Part:
+    """Runs on a worker: one file, read by the local engine's reader -> statistics."""
+    from ..readers import collect_file
+
+    reader = source.open() if isinstance(source, _Reopen) else source
+    stats = collect_file(
+        reader, lambda: LabelStats(spec), columns, named=named, row_filter=row_filter
+    )
+    return _sketched(stats, spec, k)
+
+
+def _sketched(stats: LabelStats, spec: StatsSpec, k: int) -> _Part:
+    """The statistics, with each column's values replaced by a sketch when kept."""
     if not spec.keep_values:
         return stats, None
     sketches = []

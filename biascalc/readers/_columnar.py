@@ -60,6 +60,11 @@ class ParquetReader:
         self._size = os.path.getsize(self.path)
 
     @property
+    def schema(self) -> pa.Schema:
+        """The file's Arrow schema, with its metadata (declared classes: readers/_features)."""
+        return self._file.schema_arrow
+
+    @property
     def bytes_read(self) -> int:
         # Parquet is read by row group; the share of rows read stands in for the bytes.
         return _share(self._size, self._rows_done, self._file.metadata.num_rows)
@@ -242,11 +247,14 @@ class ArrowReader:
     path: str
     name: str
     column_names: list[str] = field(default_factory=list)
+    #: The file's Arrow schema, with its metadata (declared classes: readers/_features).
+    schema: pa.Schema | None = field(default=None, init=False, repr=False)
     _done: tuple[int, int] = field(default=(0, 1), init=False, repr=False)
     _size: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.column_names = list(self._open().schema.names)
+        self.schema = self._open().schema
+        self.column_names = list(self.schema.names)
         self._size = os.path.getsize(self.path)
 
     @property

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import collections
 import difflib
 import os
 import re
@@ -28,27 +27,42 @@ from ._common import (
 from ._csv import CsvReader
 from ._csvnumbers import check_separators
 from ._csvsplit import usable_cores
+from ._features import declared_classes
+from ._filter import RowFilter, parse_where
+from ._parallel import ProgressSum, Stopped, in_parallel, relocated
 from ._partitions import PartitionedReader, with_partitions
 from ._paths import _expand, _is_stream, _remove_spool, _spool
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import pyarrow as pa
+
     from ..progress import Progress
     from ..stats import LabelStats
+    from ..stats.declared import DeclaredClasses
 
 
 class Dataset:
     """One or more files read as one data set (they must share the needed columns).
 
     ``progress``, when set, is told the bytes read so far after every batch (see
-    :mod:`biascalc.progress`) and closed when :meth:`collect` ends.
+    :mod:`biascalc.progress`) and closed when :meth:`collect` ends.  ``row_filter``, when
+    set (``--where``), drops the rows that do not pass it before the statistics see them;
+    the Dask engine applies it on the workers, so it pickles.
     """
 
     def __init__(
-        self, readers: list[FileReader], cleanup: list[str], progress: Progress | None = None
+        self,
+        readers: list[FileReader],
+        cleanup: list[str],
+        progress: Progress | None = None,
+        row_filter: RowFilter | None = None,
     ) -> None:
         self.readers = readers
         self._cleanup = cleanup
         self.progress = progress
+        self.row_filter = row_filter
 
     def close(self) -> None:
         """Remove the temporary copies of standard input and pipes."""
@@ -85,6 +99,8 @@ class Dataset:
         for reader in self.readers:
             for name in wanted:
                 _check_column(name, reader)
+            for name in self.row_filter.columns if self.row_filter else ():
+                _check_column(name, reader, "--where names column")
         if weight is not None and weight in targets:
             raise OptionError(f"column {quoted(weight)} cannot be both a target and the weight")
         if len(set(targets)) != len(targets):
@@ -99,36 +115,55 @@ class Dataset:
     def collect(self, make_stats: Callable[[], LabelStats], columns: Sequence[str]) -> LabelStats:
         """Read the columns of every file into one set of statistics.
 
-        Each file is folded into its own statistics, then merged, so that line numbers
-        in error messages count from the top of the file they name.
+        Each file is folded into its own statistics (:func:`collect_file`), then merged,
+        so that line numbers in error messages count from the top of the file they name.
         """
         try:
-            # Each column may widen twice; CSV blocks may grow three times (1 -> 512 MiB).
-            for _attempt in range(2 * len(columns) + 4):
-                try:
-                    return self._collect_once(make_stats, columns)
-                except _Widen:
-                    continue
-            raise DataError("could not settle the column types of the input")  # pragma: no cover
+            threads = _common.THREADS or usable_cores()
+            progress = self.progress
+            size = sum(os.path.getsize(r.path) for r in self.readers) if progress else 0
+            shown = ProgressSum(
+                None if progress is None else lambda read: progress.update(read, size)
+            )
+            named = len(self.readers) > 1
+
+            def one(reader: FileReader, threads: int = 1) -> LabelStats:
+                key = id(reader)
+                part = collect_file(
+                    reader,
+                    make_stats,
+                    columns,
+                    named=named,
+                    on_batch=lambda read: shown(key, read),
+                    row_filter=self.row_filter,
+                    threads=threads,
+                )
+                shown(key, os.path.getsize(reader.path) if progress else 0)
+                return part
+
+            if len(self.readers) == 1 or threads == 1:
+                # One file: its parts (CSV byte ranges, Parquet row groups) in parallel.
+                parts = [one(reader, threads) for reader in self.readers]
+            else:
+                # Several files: one file per thread, each read in one pass.
+                parts = in_parallel(self.readers, one, threads, threading.Event())
+            total = make_stats()
+            for part in parts:
+                total = total.merge(part)
+            self.check_rows(total)
+            return total
         finally:
             # Also on errors: the bar must be gone before the message is printed.
             if self.progress is not None:
                 self.progress.close()
 
-    def _collect_once(
-        self, make_stats: Callable[[], LabelStats], columns: Sequence[str]
-    ) -> LabelStats:
-        threads = _common.THREADS or usable_cores()
-        tracker = _Tracker(self.readers, self.progress)
-        units = self._units(columns, threads)
-        if threads <= 1:
-            parts = [self._fold(unit, make_stats, tracker) for unit in units]
-        else:
-            fold = partial(self._fold, make_stats=make_stats, tracker=tracker)
-            parts = _in_parallel(units, fold, threads, tracker.cancel)
-        total = make_stats()
-        for part in parts:
-            total = total.merge(part)
+    def check_rows(self, total: LabelStats) -> None:
+        """A data set with a header but no rows is an error (there is nothing to fit)."""
+        if total.rows_seen == 0 and self.row_filter is not None:
+            raise DataError(
+                f"no rows pass --where {self.row_filter.text!r}; "
+                "check the column's values and the expression"
+            )
         if total.rows_seen == 0:
             where = (
                 f"{quoted(self.readers[0].name)} has"
@@ -136,138 +171,148 @@ class Dataset:
                 else "the inputs have"
             )
             raise DataError(f"{where} column names but no rows of data; add rows of labels")
-        return total
 
-    def _units(self, columns: Sequence[str], threads: int) -> Iterator[_Unit]:
-        """Every file's parts (byte ranges of a large plain CSV file; else the file), lazily."""
-        for reader in self.readers:
-            try:
-                split = getattr(reader, "parts", None)
-                parts = split(columns, threads) if split else None
-                for part in parts or [Part(reader.batches(columns))]:
-                    yield _Unit(reader, part)
-            except DataError as exc:
-                raise self._named(exc, reader) from None
 
-    def _fold(
-        self, unit: _Unit, make_stats: Callable[[], LabelStats], tracker: _Tracker
-    ) -> LabelStats:
-        """One part's batches -> its own statistics (the seam where batches meet statistics)."""
-        stats = make_stats()
-        reader, part = unit
-        tracker.start(reader)
+def collect_file(
+    reader: FileReader,
+    make_stats: Callable[[], LabelStats],
+    columns: Sequence[str],
+    *,
+    named: bool = False,
+    on_batch: Callable[[int], None] | None = None,
+    row_filter: RowFilter | None = None,
+    threads: int = 1,
+) -> LabelStats:
+    """One file's batches of ``columns`` folded into fresh statistics.
+
+    The local engine calls this for each file; the Dask engine calls it on the worker
+    that reads the file, so both read every file with the same code.  When a CSV column
+    needs a wider type than the one inferred from its first block, the file is read
+    again.  ``named`` puts the file's name in front of its errors (several files are
+    read); ``on_batch`` is told the bytes of the file read so far after every batch;
+    ``row_filter`` drops the rows that do not pass it before the statistics see them.
+    ``threads`` > 1 reads the parts of the file the reader offers (``parts``: CSV byte
+    ranges, runs of Parquet row groups) in that many threads, each part through the same
+    per-batch code into its own statistics, merged in order.
+    """
+    # Each column may widen twice; CSV blocks may grow three times (1 -> 512 MiB).
+    declared = declared_classes(_schema(reader))
+    progress = None if on_batch is None else _Locked(on_batch, reader)
+    for _attempt in range(2 * len(columns) + 4):
+        stop = threading.Event()
+        fold = partial(_fold, make_stats, declared, columns, row_filter, stop, progress)
         try:
-            for batch in part.batches:
-                try:
-                    stats.update(batch)
-                except DataError as exc:
-                    raise _relocated(exc, part) from None
-                tracker.update()
+            parts = _parts(reader, columns, row_filter, threads)
+            if len(parts) == 1:
+                folded = [fold(parts[0])]
+            else:
+                folded = in_parallel(parts, fold, threads, stop)
+        except _Widen:
+            continue
         except DataError as exc:
-            raise self._named(exc, reader) from None
-        finally:
-            close = getattr(part.batches, "close", None)
-            if close is not None:
-                close()
-        tracker.finish(reader)
-        return stats
-
-    def _named(self, exc: DataError, reader: FileReader) -> DataError:
-        """In a data set of several files, a message says which one it is about."""
-        if len(self.readers) > 1 and quoted(reader.name) not in str(exc):
-            return type(exc)(f"in {quoted(reader.name)}: {exc}")
-        return exc
+            if named and quoted(reader.name) not in str(exc):
+                raise type(exc)(f"in {quoted(reader.name)}: {exc}") from None
+            raise
+        total = folded[0]
+        for part in folded[1:]:
+            total = total.merge(part)
+        return total
+    raise DataError(  # pragma: no cover
+        f"could not settle the column types of {quoted(reader.name)}"
+    )
 
 
-class _Unit(NamedTuple):
-    reader: FileReader
-    part: Part
+def _fold(
+    make_stats: Callable[[], LabelStats],
+    declared: dict[str, DeclaredClasses],
+    columns: Sequence[str],
+    row_filter: RowFilter | None,
+    stop: threading.Event,
+    progress: _Locked | None,
+    part: Part,
+) -> LabelStats:
+    """One part's batches -> its own statistics: the seam where batches meet statistics."""
+    stats = make_stats()
+    stats.declare(declared)
+    for batch, rows in _filtered(part.batches, columns, row_filter):
+        if stop.is_set():
+            raise Stopped
+        try:
+            stats.update(batch, rows)
+        except DataError as exc:
+            raise relocated(exc, part) from None
+        if progress is not None:
+            progress()
+    return stats
 
 
-_LINE = re.compile(r"\bon line (\d+)")
+class _Locked:
+    """``on_batch(reader.bytes_read)``, called from one thread at a time."""
+
+    def __init__(self, on_batch: Callable[[int], None], reader: FileReader) -> None:
+        self._on_batch, self._reader, self._lock = on_batch, reader, threading.Lock()
+
+    def __call__(self) -> None:
+        with self._lock:
+            self._on_batch(self._reader.bytes_read)
 
 
-def _relocated(exc: DataError, part: Part) -> DataError:
-    """A statistics error numbers lines from the part's first row: renumber from the file's.
+def _parts(
+    reader: FileReader, columns: Sequence[str], row_filter: RowFilter | None, threads: int
+) -> list[Part]:
+    """The file's parts, each a stream of batches of ``columns`` (and the filter's)."""
+    if row_filter is not None and _pruned(reader, row_filter):
+        return [Part(iter(()))]
+    extra = [c for c in row_filter.columns if c not in columns] if row_filter else []
+    read = [*columns, *extra]
+    split = getattr(reader, "parts", None)
+    if split is not None:
+        parts: list[Part] = split(read, threads)
+        return parts
+    return [Part(reader.batches(read))]
 
-    The statistics count a part's rows from 0 and say "line rows + 2" (the header is line
-    1); a part that starts at line L of the file has its row r on line L + r.
+
+def _filtered(
+    batches: Iterator[pa.RecordBatch], columns: Sequence[str], row_filter: RowFilter | None
+) -> Iterator[tuple[pa.RecordBatch, npt.NDArray[np.int64] | None]]:
+    """Where batches leave a reader: plain text types, the row filter applied.
+
+    With a filter, each batch comes with the positions (in its part of the file) of the
+    rows kept, so that errors still name the right line.
     """
-    if part.first_line is None or not _LINE.search(str(exc)):
-        return exc
-    first = part.first_line()
-    text = _LINE.sub(lambda m: f"on line {int(m.group(1)) - 2 + first}", str(exc))
-    return type(exc)(text)
+    import numpy as np
+
+    from .._arrow import to_numpy, without_views
+
+    if row_filter is None:
+        for batch in batches:
+            yield without_views(batch), None
+        return
+    start = 0
+    for batch in batches:
+        batch = without_views(batch)
+        keep = row_filter.passing(batch)
+        rows = np.flatnonzero(to_numpy(keep)) + start
+        start += batch.num_rows
+        if rows.size:
+            yield batch.select(list(columns)).filter(keep), rows
 
 
-def _in_parallel(
-    units: Iterator[_Unit],
-    fold: Callable[[_Unit], LabelStats],
-    threads: int,
-    cancel: threading.Event,
-) -> list[LabelStats]:
-    """Fold the units in ``threads`` threads; the results (and the first error) in order.
-
-    pyarrow releases the GIL while it parses and decodes, so the threads use the cores.
-    At most ``threads`` units are in flight, so memory stays that of ``threads`` readers.
-    When a unit fails, the later ones stop at their next batch and the error of the
-    earliest failing unit is raised, as a one-pass read would raise it.
-    """
-    from concurrent.futures import Future, ThreadPoolExecutor
-
-    done: list[LabelStats] = []
-    pending: collections.deque[Future[LabelStats]] = collections.deque()
-    pool = ThreadPoolExecutor(threads, thread_name_prefix="biascalc-read")
-    try:
-        for unit in units:
-            pending.append(pool.submit(fold, unit))
-            if len(pending) >= threads:
-                done.append(pending.popleft().result())
-        while pending:
-            done.append(pending.popleft().result())
-    except BaseException:
-        cancel.set()
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-    return done
+def _pruned(reader: FileReader, row_filter: RowFilter) -> bool:
+    """Whether the filter rejects a whole file by its partition values alone (then the
+    file is not read at all: a ``split=test/`` folder costs nothing)."""
+    if not isinstance(reader, PartitionedReader):
+        return False
+    if not all(c in reader.values for c in row_filter.columns):
+        return False
+    return not row_filter.passing(reader.path_columns(row_filter.columns))[0].as_py()
 
 
-class _Tracker:
-    """Progress over parts read in several threads; and the stop signal after an error."""
-
-    def __init__(self, readers: Sequence[FileReader], progress: Progress | None) -> None:
-        self.cancel = threading.Event()
-        self._progress = progress
-        self._lock = threading.Lock()
-        self._size = sum(os.path.getsize(r.path) for r in readers) if progress else 0
-        self._done = 0
-        self._active: dict[int, FileReader] = {}
-        self._parts: collections.Counter[int] = collections.Counter()
-
-    def start(self, reader: FileReader) -> None:
-        with self._lock:
-            self._active[id(reader)] = reader
-            self._parts[id(reader)] += 1
-
-    def update(self) -> None:
-        if self.cancel.is_set():
-            raise _Stopped
-        if self._progress is None:
-            return
-        with self._lock:
-            reading = sum(r.bytes_read for r in self._active.values())
-            self._progress.update(self._done + reading, self._size)
-
-    def finish(self, reader: FileReader) -> None:
-        with self._lock:
-            self._parts[id(reader)] -= 1
-            if self._parts[id(reader)] == 0 and self._active.pop(id(reader), None) is not None:
-                self._done += os.path.getsize(reader.path) if self._progress else 0
-
-
-class _Stopped(Exception):
-    """Another part failed: this one stops (its result is never used)."""
+def _schema(reader: FileReader) -> pa.Schema | None:
+    """The Arrow schema a reader knows before reading (Parquet, Arrow), else None."""
+    inner = reader.inner if isinstance(reader, PartitionedReader) else reader
+    schema: pa.Schema | None = getattr(inner, "schema", None)
+    return schema
 
 
 def _show_columns(names: Sequence[str], limit: int = 30) -> str:
@@ -293,7 +338,7 @@ _NAME_LIMIT = 60
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
-def _check_column(name: str, reader: FileReader) -> None:
+def _check_column(name: str, reader: FileReader, role: str = "column") -> None:
     names = reader.column_names
     hits = names.count(name)
     if hits > 1:
@@ -303,8 +348,9 @@ def _check_column(name: str, reader: FileReader) -> None:
         )
     if hits == 1:
         return
+    found = "not found in" if role == "column" else "which is not in"
     message = (
-        f"column {quoted(name)} not found in {quoted(reader.name)}; "
+        f"{role} {quoted(name)}{'' if role == 'column' else ','} {found} {quoted(reader.name)}; "
         f"columns are: {_show_columns(names)}"
     )
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
@@ -331,6 +377,7 @@ def open_dataset(
     delimiter: str | None = None,
     encoding: str | None = None,
     progress: bool | Progress = False,
+    where: str | RowFilter | None = None,
     header: bool = True,
     decimal: str | None = None,
     thousands: str | None = None,
@@ -341,9 +388,10 @@ def open_dataset(
     (``year=2024/``) as columns; a glob is every file it matches.  ``progress=True``
     draws a progress bar on standard error when it is a terminal and the read is long
     (:class:`biascalc.progress.ProgressBar`); or pass your own :class:`Progress`.
-    ``header=False`` reads CSV files without a header line (columns named ``"1"``,
-    ``"2"``, ...); ``decimal`` / ``thousands`` say how CSV numbers are written (``","`` /
-    ``"."`` for ``1.739,26``).
+    ``where`` is a row filter (``"split == 'train'"``, see :mod:`biascalc.readers._filter`):
+    only the rows that pass it reach the statistics.  ``header=False`` reads CSV files
+    without a header line (columns named ``"1"``, ``"2"``, ...); ``decimal`` /
+    ``thousands`` say how CSV numbers are written (``","`` / ``"."`` for ``1.739,26``).
 
     >>> ds = open_dataset(["sample_data/wine.csv"])  # doctest: +SKIP
     >>> ds.readers[0].column_names[:2]  # doctest: +SKIP
@@ -358,13 +406,14 @@ def open_dataset(
             delimiter = "\t"
         else:
             raise OptionError(f"--delimiter must be one character, not {delimiter!r}")
+    row_filter = parse_where(where) if isinstance(where, str) else where
     check_separators(decimal, thousands)
     if not paths:
         paths = ["-"]
     readers: list[FileReader] = []
     bases: list[str | None] = []
     cleanup: list[str] = []
-    dataset = Dataset(readers, cleanup)
+    dataset = Dataset(readers, cleanup, row_filter=row_filter)
     try:
         for given in paths:
             for found in _expand(given):
@@ -381,7 +430,8 @@ def open_dataset(
                 csv = CsvOptions(
                     delimiter, encoding, header, decimal, thousands, path != found.path
                 )
-                readers.append(_open_one(path, name, input_format, csv))
+                reader = _open_one(path, name, input_format, csv)
+                readers.append(found.wrap(reader) if found.wrap is not None else reader)
                 bases.append(found.base)
         readers[:] = with_partitions(readers, bases)
     except BaseException:

@@ -11,6 +11,7 @@ import numpy.typing as npt
 from .._arrow import from_numpy, to_numpy, validity
 from ..errors import DataError, OptionError
 from .counts import CLASS_LIMIT, CountPart, ValueCounts
+from .declared import DeclaredClasses, merge_declared, note_dictionary
 from .moments import ExtraMeans, FloatArray, Moments
 from .sketch import QuantileSketch, SketchStore
 from .values import ValueStore
@@ -49,6 +50,8 @@ class StatsSpec:
     extra_means: tuple[str, ...] = ()
     class_limit: int = CLASS_LIMIT
     max_values: int = MAX_VALUES
+    #: The row filter the rows passed (``--where``, as recorded in results), if any.
+    where: str | None = None
 
 
 @dataclass
@@ -63,6 +66,10 @@ class ColumnStats:
     store: ValueStore | None = None
     integral: bool = True
     non_integral_example: float | None = None
+    #: The classes the column declares (categories, ClassLabel names), if any.
+    declared: DeclaredClasses | None = None
+    # The last dictionary whose names were checked (a batch of the same row group shares it).
+    _dictionary: Any = field(default=None, repr=False, compare=False)
 
     def merge(self, other: ColumnStats) -> ColumnStats:
         counts = self.counts
@@ -86,6 +93,7 @@ class ColumnStats:
             self.non_integral_example
             if self.non_integral_example is not None
             else other.non_integral_example,
+            merge_declared(self.declared, other.declared),
         )
 
     @property
@@ -116,7 +124,11 @@ def _kind_of(arrow_type: pa.DataType) -> Kind:
         return "integer"
     if pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type):
         return "float"
-    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+    if (
+        pa.types.is_string(arrow_type)
+        or pa.types.is_large_string(arrow_type)
+        or pa.types.is_string_view(arrow_type)
+    ):
         return "string"
     if pa.types.is_dictionary(arrow_type):
         return _kind_of(arrow_type.value_type)
@@ -154,6 +166,15 @@ class LabelStats:
     def weighted(self) -> bool:
         return self.spec.weight is not None
 
+    def declare(self, declared: dict[str, DeclaredClasses]) -> None:
+        """Record the classes the input's schema declares for the target columns.
+
+        ``declared`` comes from :func:`biascalc.readers.declared_classes`.
+        """
+        for col in self.columns:
+            if col.name in declared:
+                col.declared = merge_declared(col.declared, declared[col.name])
+
     @classmethod
     def from_counts(
         cls, labels: Sequence[object], counts: Sequence[int], spec: StatsSpec
@@ -188,29 +209,46 @@ class LabelStats:
         stats.n_rows = int(sum(counts))
         return stats
 
-    def update(self, batch: pa.RecordBatch | pa.Table) -> None:
-        """Fold one batch (holding the target and weight columns) into the statistics."""
+    def update(
+        self, batch: pa.RecordBatch | pa.Table, rows: npt.NDArray[np.int64] | None = None
+    ) -> None:
+        """Fold one batch (holding the target and weight columns) into the statistics.
+
+        ``rows``: the position in its file of each row, when rows were filtered out
+        before (``--where``), so that errors name the right line.
+        """
         n = batch.num_rows
         if n == 0:
             return
-        offset = self.rows_seen
+        line = _Lines(self.rows_seen, rows)
         self.rows_seen += n
         columns: list[tuple[pa.Array, np.ndarray[Any, Any] | None]] = []
         keep: npt.NDArray[np.bool_] | None = None  # None: every row has all its labels
-        for name in self.spec.targets:
-            arr = self._prepare(name, _as_array(batch.column(name)), offset)
+        for name, col in zip(self.spec.targets, self.columns, strict=True):
+            arr = _as_array(batch.column(name))
+            if col.declared is not None:
+                col.declared, col._dictionary = note_dictionary(col.declared, col._dictionary, arr)
+            arr = self._prepare(name, arr, line)
             valid = validity(arr)
             values = to_numpy(arr) if _kind_of(arr.type) in ("bool", "integer", "float") else None
             if values is not None and values.dtype.kind == "f":
                 nan = np.isnan(values)
                 if nan.any():
                     valid = ~nan if valid is None else valid & ~nan
+            if (
+                values is not None
+                and col.declared is not None
+                and col.declared.source == "ClassLabel"
+            ):
+                unlabelled = values == -1  # datasets' "no label"
+                if unlabelled.any():
+                    valid = ~unlabelled if valid is None else valid & ~unlabelled
             if valid is not None:
                 keep = valid if keep is None else keep & valid
             columns.append((arr, values))
         w = None
         if self.spec.weight is not None:
-            w = _weights(self.spec.weight, batch.column(self.spec.weight), offset)
+            w = _weights(self.spec.weight, batch.column(self.spec.weight), line)
         n_keep = n if keep is None else int(keep.sum())
         self.n_missing += n - n_keep
         self.n_rows += n_keep
@@ -228,18 +266,22 @@ class LabelStats:
         with np.errstate(over="ignore"):  # an overflowing total is reported later
             self.weight_sum += float(np.sum(w)) if w is not None else n_keep
         for col, (arr, values) in zip(self.columns, columns, strict=True):
-            self._update_column(col, arr, values, w, keep, offset)
+            self._update_column(col, arr, values, w, keep, line)
 
-    def _prepare(self, name: str, arr: pa.Array, offset: int) -> pa.Array:
+    def _prepare(self, name: str, arr: pa.Array, line: _Lines) -> pa.Array:
         """Decode dictionaries and decimals; parse text when the target must be numeric."""
         import pyarrow as pa
 
+        if pa.types.is_dictionary(arr.type) and pa.types.is_string_view(arr.type.value_type):
+            arr = arr.cast(pa.dictionary(arr.type.index_type, pa.string()))  # polars' text
         if pa.types.is_dictionary(arr.type) and not (
             _kind_of(arr.type) == "string" and self.spec.classes != "never"
         ):
             arr = arr.cast(arr.type.value_type)  # text labels keep their codes for counting
+        if pa.types.is_string_view(arr.type):
+            arr = arr.cast(pa.string())
         if self.spec.classes == "never" and _kind_of(arr.type) == "string":
-            arr = _parse_numbers(name, arr, offset)
+            arr = _parse_numbers(name, arr, line)
         if pa.types.is_decimal(arr.type):
             arr = arr.cast(pa.float64())
         return arr
@@ -251,7 +293,7 @@ class LabelStats:
         values: np.ndarray[Any, Any] | None,
         w: FloatArray | None,
         keep: npt.NDArray[np.bool_] | None,
-        offset: int,
+        line: _Lines,
     ) -> None:
         kind = _kind_of(arr.type)
         col.kind = _merge_kinds(col.name, col.kind, kind)
@@ -263,7 +305,7 @@ class LabelStats:
                 row = int(np.flatnonzero(keep)[i]) if keep is not None else i
                 raise DataError(
                     f"column '{col.name}' has an infinite value ({y[i]}) "
-                    f"on line {offset + row + 2}; "
+                    f"on line {line(row)}; "
                     "remove it or replace it with a finite number or an empty cell"
                 )
             if kind == "float" and col.integral:
@@ -289,7 +331,11 @@ class LabelStats:
     def _count_limit(self, col: ColumnStats) -> int:
         if self.spec.classes == "never":
             return 0
-        if self.spec.classes == "always" or col.kind in ("string", "bool"):
+        if (
+            self.spec.classes == "always"
+            or col.kind in ("string", "bool")
+            or col.declared is not None
+        ):
             return self.spec.class_limit
         # Auto: numbers are classes only when integral with few distinct values, or
         # when exactly two distinct values appear (binary), see tasks.py.
@@ -316,6 +362,12 @@ class LabelStats:
                 f"cannot be merged with those of {list(self.spec.targets)} "
                 f"(weight {self.spec.weight})"
             )
+        if other.spec.where != self.spec.where:
+            raise DataError(
+                f"statistics of rows filtered by {_filter_words(other.spec.where)} cannot be "
+                f"merged with those filtered by {_filter_words(self.spec.where)}; collect every "
+                "part with the same --where"
+            )
         mine, theirs = _collected(self.spec), _collected(other.spec)
         if mine != theirs:
             raise DataError(
@@ -329,6 +381,14 @@ class LabelStats:
         out.rows_seen = self.rows_seen + other.rows_seen
         out.weight_sum = self.weight_sum + other.weight_sum
         return out
+
+
+def _filter_words(where: str | None) -> str:
+    return "no --where" if where is None else f"--where {where!r}"
+
+
+def _is_class_label(col: ColumnStats) -> bool:
+    return col.declared is not None and col.declared.source == "ClassLabel"
 
 
 def _collected(spec: StatsSpec) -> str:
@@ -353,6 +413,18 @@ def _sketched(store: ValueStore, points: int) -> ValueStore:
     return SketchStore([sketch.values], [sketch.weights], sketch.error + prior)
 
 
+@dataclass(frozen=True)
+class _Lines:
+    """The line of a batch's row ``i`` in its file: after ``start`` rows, or at ``rows[i]``;
+    the header is line 1."""
+
+    start: int
+    rows: npt.NDArray[np.int64] | None = None
+
+    def __call__(self, i: int) -> int:
+        return (int(self.rows[i]) if self.rows is not None else self.start + i) + 2
+
+
 def _as_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     import pyarrow as pa
 
@@ -361,7 +433,7 @@ def _as_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     return column
 
 
-def _parse_numbers(name: str, arr: pa.Array, offset: int) -> pa.Array:
+def _parse_numbers(name: str, arr: pa.Array, line: _Lines) -> pa.Array:
     """Cast text labels to float64, naming the first value that is not a number."""
     import pyarrow as pa
 
@@ -377,17 +449,17 @@ def _parse_numbers(name: str, arr: pa.Array, offset: int) -> pa.Array:
         except ValueError:
             raise DataError(
                 f"column '{name}' is a regression target but holds the text {text!r} on line "
-                f"{offset + i + 2}; remove or fix that value, or choose a classification --task"
+                f"{line(i)}; remove or fix that value, or choose a classification --task"
             ) from None
     return pa.array([None if t is None else float(t) for t in arr.to_pylist()], pa.float64())
 
 
-def _weights(name: str, column: pa.Array | pa.ChunkedArray, offset: int) -> FloatArray:
+def _weights(name: str, column: pa.Array | pa.ChunkedArray, line: _Lines) -> FloatArray:
     import pyarrow as pa
 
     arr = _as_array(column)
     if _kind_of(arr.type) == "string":
-        arr = _parse_numbers(name, arr, offset)
+        arr = _parse_numbers(name, arr, line)
     if not (
         pa.types.is_integer(arr.type)
         or pa.types.is_floating(arr.type)
@@ -398,7 +470,7 @@ def _weights(name: str, column: pa.Array | pa.ChunkedArray, offset: int) -> Floa
     if arr.null_count:
         i = arr.to_pylist().index(None)
         raise DataError(
-            f"weight column '{name}' is missing (empty, NA or NaN) on line {offset + i + 2}; "
+            f"weight column '{name}' is missing (empty, NA or NaN) on line {line(i)}; "
             "every row needs a weight"
         )
     if pa.types.is_decimal(arr.type):
@@ -408,7 +480,7 @@ def _weights(name: str, column: pa.Array | pa.ChunkedArray, offset: int) -> Floa
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise DataError(
-            f"weight column '{name}' has the value {w[i]} on line {offset + i + 2}; "
+            f"weight column '{name}' has the value {w[i]} on line {line(i)}; "
             "sample weights must be finite and non-negative"
         )
     return w

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import DataError
 from .counts import CountPart, ValueCounts
+from .declared import DeclaredClasses
 from .labels import ColumnStats, LabelStats, StatsSpec
 from .moments import ExtraMeans, Moments
 from .sketch import SketchStore
@@ -139,6 +140,7 @@ def stats_to_dict(stats: LabelStats) -> dict[str, Any]:
             "keep_values": spec.keep_values,
             "extra_means": list(spec.extra_means),
             "class_limit": spec.class_limit,
+            "where": spec.where,
         },
         "n_rows": stats.n_rows,
         "n_missing": stats.n_missing,
@@ -154,10 +156,17 @@ def stats_to_dict(stats: LabelStats) -> dict[str, Any]:
                 "values": _store_to(c.store),
                 "integral": c.integral,
                 "non_integral_example": c.non_integral_example,
+                "declared": None if c.declared is None else c.declared.to_dict(),
             }
             for c in stats.columns
         ],
     }
+
+
+def _where(value: object) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"'where' must be text or null, not {type(value).__name__}")
+    return value
 
 
 def stats_from_dict(d: dict[str, Any]) -> LabelStats:
@@ -176,6 +185,7 @@ def stats_from_dict(d: dict[str, Any]) -> LabelStats:
             bool(s["keep_values"]),
             tuple(s["extra_means"]),
             int(s["class_limit"]),
+            where=_where(s.get("where")),  # absent in statistics saved before --where
         )
         stats = LabelStats(spec)
         stats.n_rows, stats.n_missing = int(d["n_rows"]), int(d["n_missing"])
@@ -190,6 +200,7 @@ def stats_from_dict(d: dict[str, Any]) -> LabelStats:
                 _store_from(c["values"]),
                 bool(c["integral"]),
                 c["non_integral_example"],
+                DeclaredClasses.from_dict(c.get("declared")),
             )
             for c in d["columns"]
         ]

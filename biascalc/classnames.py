@@ -1,0 +1,118 @@
+"""Declared class names and order: what tasks.py asks of a column's declaration.
+
+tasks.py decides where the class order comes from (the data, the column's declared
+categories, its ClassLabel names, ``--classes``); these helpers read the declaration
+(:class:`~biascalc.stats.declared.DeclaredClasses`) and word the reasons and warnings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from .errors import DataError
+from .stats import ColumnStats
+from .stats.declared import DeclaredClasses
+
+__all__ = ["format_values"]
+
+
+def format_values(values: Sequence[object], limit: int = 6) -> str:
+    """``{0, 1, 2}`` style listing, shortened after ``limit`` values."""
+    shown = [show(v) for v in values[:limit]]
+    if len(values) > limit:
+        shown.append(f"... {len(values) - limit} more")
+    return "{" + ", ".join(shown) + "}"
+
+
+def show(value: object) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+#: How task_reason says where the class order came from, per declaration (source, ordered).
+ORDER_SOURCE = {
+    ("categories", False): "in the order of the column's declared categories",
+    ("categories", True): "in the order of the column's declared (ordered) categories",
+    ("ClassLabel", True): "named by the column's ClassLabel feature, in id order",
+    ("ClassLabel", False): "named by the column's ClassLabel feature, in id order",
+}
+
+
+def declared_of(col: ColumnStats) -> DeclaredClasses | None:
+    """The column's declared classes, when their names are known."""
+    d = col.declared
+    return d if d is not None and d.names is not None else None
+
+
+def conflicting(col: ColumnStats, declared: DeclaredClasses) -> str:
+    """Declarations that differ between parts: an error, or for plain dictionaries a warning."""
+    a, b = declared.conflict or ((), ())
+    if declared.source == "categories" and not declared.ordered:
+        return (
+            f"column '{col.name}' is dictionary-encoded, but its dictionaries differ between "
+            "parts of the input (polars writes a Categorical this way), so they declare no "
+            "class order: the classes are sorted; give the order with --classes if its "
+            "codes must match"
+        )
+    raise DataError(
+        f"column '{col.name}' declares different classes in different parts of the input "
+        f"({format_values(a)} and {format_values(b)}), so its codes do not mean the same "
+        "class everywhere; give the class order with --classes"
+    )
+
+
+def is_ordered(declared: DeclaredClasses | None) -> bool:
+    return declared is not None and declared.ordered
+
+
+def label_kind(col: ColumnStats) -> str:
+    """The type of the class labels: ClassLabel ids are reported (and named) by name."""
+    declared = declared_of(col)
+    return "string" if declared is not None and declared.source == "ClassLabel" else col.kind
+
+
+def counted(col: ColumnStats) -> tuple[list[Any], Any, Any] | None:
+    """The column's classes with row counts and weights; ClassLabel ids become names."""
+    counted = col.counts.result() if col.counts is not None else None
+    declared = declared_of(col)
+    if counted is None or declared is None or declared.source != "ClassLabel":
+        return counted
+    names = declared.names or ()
+    ids, counts, weights = counted
+    bad = [i for i in ids if not (isinstance(i, int) and 0 <= i < len(names))]
+    if bad:
+        raise DataError(
+            f"column '{col.name}' holds the id {bad[0]!r}, but its ClassLabel feature names "
+            f"{len(names)} classes (ids 0 to {len(names) - 1}, -1 for no label); fix the "
+            "labels or the dataset's features"
+        )
+    return [names[i] for i in ids], counts, weights
+
+
+def detect_declared(col: ColumnStats) -> tuple[Literal["binary", "multiclass"], str]:
+    declared = declared_of(col)
+    assert declared is not None
+    names = declared.names or ()
+    what = "ClassLabel names" if declared.source == "ClassLabel" else "declared categories"
+    return (
+        "binary" if len(names) == 2 else "multiclass",
+        f"{len(names)} {what} {format_values(names)}",
+    )
+
+
+def refuse_unknown(
+    col: ColumnStats, seen: Sequence[object], order: Sequence[object], where: str, fix: str
+) -> None:
+    known = set(order)
+    unknown = [v for v in seen if v not in known]
+    if unknown:
+        raise DataError(
+            f"column '{col.name}' has labels that are not in {where}: "
+            f"{format_values(unknown)}; {fix}"
+        )
+
+
+def absent_warning(absent: Sequence[object]) -> str:
+    if len(absent) == 1:
+        return f"class {show(absent[0])} has no rows in the data"
+    return f"{len(absent)} classes have no rows in the data: {format_values(absent)}"
