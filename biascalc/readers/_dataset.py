@@ -31,7 +31,7 @@ from ._features import declared_classes
 from ._filter import RowFilter, parse_where
 from ._parallel import ProgressSum, Stopped, in_parallel, relocated
 from ._partitions import PartitionedReader, with_partitions
-from ._paths import _expand, _is_stream, _remove_spool, _spool
+from ._paths import _expand, _is_stream, _remove_spool, _spool, path_list, unique_files
 
 if TYPE_CHECKING:
     import numpy as np
@@ -63,6 +63,8 @@ class Dataset:
         self._cleanup = cleanup
         self.progress = progress
         self.row_filter = row_filter
+        #: What resolving the paths found worth saying (a file reached twice).
+        self.warnings: list[str] = []
 
     def close(self) -> None:
         """Remove the temporary copies of standard input and pipes."""
@@ -371,7 +373,7 @@ def _check_column(name: str, reader: FileReader, role: str = "column") -> None:
 
 
 def open_dataset(
-    paths: Sequence[str],
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
     input_format: str | None = None,
     delimiter: str | None = None,
@@ -408,31 +410,29 @@ def open_dataset(
             raise OptionError(f"--delimiter must be one character, not {delimiter!r}")
     row_filter = parse_where(where) if isinstance(where, str) else where
     check_separators(decimal, thousands)
-    if not paths:
-        paths = ["-"]
+    paths = path_list(paths) or ["-"]
     readers: list[FileReader] = []
     bases: list[str | None] = []
     cleanup: list[str] = []
     dataset = Dataset(readers, cleanup, row_filter=row_filter)
     try:
-        for given in paths:
-            for found in _expand(given):
-                path = found.path
-                name = "<stdin>" if path == "-" else path
-                if path == "-" or _is_stream(path):
-                    path = _spool(path)
-                    cleanup.append(path)
-                    if os.path.getsize(path) == 0:
-                        raise DataError(
-                            f"{'standard input' if name == '<stdin>' else repr(name)} is empty; "
-                            "pipe a file into biascalc or pass a path"
-                        )
-                csv = CsvOptions(
-                    delimiter, encoding, header, decimal, thousands, path != found.path
-                )
-                reader = _open_one(path, name, input_format, csv)
-                readers.append(found.wrap(reader) if found.wrap is not None else reader)
-                bases.append(found.base)
+        files, dataset.warnings = unique_files([f for given in paths for f in _expand(given)])
+        for found in files:
+            path = found.path
+            name = "<stdin>" if path == "-" else path
+            if path == "-" or _is_stream(path):
+                path = _spool(path)
+                cleanup.append(path)
+                if os.path.getsize(path) == 0:
+                    raise DataError(
+                        f"{'standard input' if name == '<stdin>' else repr(name)} is empty; "
+                        "pipe a file into biascalc or pass a path"
+                    )
+            spooled = path != found.path
+            csv = CsvOptions(delimiter, encoding, header, decimal, thousands, spooled)
+            reader = _open_one(path, name, input_format, csv)
+            readers.append(found.wrap(reader) if found.wrap is not None else reader)
+            bases.append(found.base)
         readers[:] = with_partitions(readers, bases)
     except BaseException:
         dataset.close()
