@@ -290,15 +290,18 @@ def test_ctrl_c_while_reading(
             argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
         )
         _wait_until_reading(proc.pid, tmp_path if stdin else source)
-        time.sleep(random.uniform(0.0, 0.3))
+        # A plain file is read in parallel ranges, in a few tenths of a second.
+        time.sleep(random.uniform(0.0, 0.05 if kind == "plain" else 0.3))
         sent = time.monotonic()
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
         waited = time.monotonic() - sent
         if stdin is not None:
             stdin.close()
-        if proc.returncode == 0:
-            continue  # the read finished before the signal (a fast machine)
+        if proc.returncode == 0 or out:
+            # The result was out before the signal (a fast machine); a signal during the
+            # interpreter's own shutdown then ends the process as SIGINT does (-2).
+            continue
         interrupted += 1
         assert proc.returncode == 130, err
         assert err.decode().splitlines() == ["Aborted."]
