@@ -19,7 +19,7 @@ import click
 
 from ._version import __version__
 
-TASK_CHOICES = ("auto", "regression", "binary", "multiclass", "multilabel", "ordinal")
+TASK_CHOICES = ("auto", "regression", "binary", "multiclass", "multilabel", "ordinal", "tokens")
 LOSS_CHOICES = (
     "auto",
     "mse",
@@ -43,6 +43,7 @@ FORMAT_CHOICES = ("table", "json", "python", "pytorch", "keras", "jax", "numpy")
 INPUT_FORMATS = ("csv", "tsv", "parquet", "jsonl", "arrow", "imagefolder", "masks")
 #: Input formats that are image data sets (biascalc.images), not tables of labels.
 IMAGE_FORMATS = ("imagefolder", "masks")
+TOKEN_DTYPES = ("uint16", "uint32", "int32", "int64")
 #: -o FILE without --format: the format its extension names.
 OUTPUT_EXTENSIONS = {".json": "json", ".npy": "numpy", ".py": "python"}
 # Options that belong to one loss: (option name, parameter, the loss it needs).
@@ -124,6 +125,7 @@ Examples, one per task:
   biascalc data.csv -t species --class-weight balanced         # multiclass
   biascalc data.csv -t price --loss huber --huber-delta 5      # regression
   biascalc data.csv -t grade --task ordinal                    # ordinal (CORAL)
+  biascalc train.bin --tokens uint16 --vocab-size 50257 -f pytorch   # a language model
   biascalc --prior 0.01 --format pytorch                       # no data: a known rate
   biascalc --input-format imagefolder train/                   # images per class folder
   biascalc --input-format masks masks/ --num-classes 21        # segmentation pixels
@@ -138,6 +140,7 @@ HELP_SECTIONS: dict[str, tuple[str, ...]] = {
         "delimiter",
         "encoding",
         "where",
+        "tokens",
         "no_header",
         "decimal",
         "thousands",
@@ -150,6 +153,7 @@ HELP_SECTIONS: dict[str, tuple[str, ...]] = {
         "positive",
         "ignore_index",
         "num_classes",
+        "vocab_size",
     ),
     "Loss": (
         "loss",
@@ -170,6 +174,7 @@ HELP_SECTIONS: dict[str, tuple[str, ...]] = {
         "eps",
         "logit_adjustment",
         "sampler",
+        "smoothing",
     ),
     "Without data": ("prior", "counts", "from_stats", "save_stats"),
     "Output": ("fmt", "output", "layer", "explain"),
@@ -330,6 +335,20 @@ class SectionedCommand(click.Command):
     help="Also write the label statistics as JSON, to merge with other parts later.",
 )
 @click.option(
+    "--vocab-size",
+    type=int,
+    metavar="V",
+    help="--task tokens: the model's vocabulary size (default: the largest id + 1).",
+)
+@click.option(
+    "--smoothing",
+    type=float,
+    default=0.0,
+    show_default=True,
+    metavar="A",
+    help="--task tokens: add A to every token's count (Lidstone) instead of the eps clip.",
+)
+@click.option(
     "--classes",
     metavar="A,B,...",
     help="All classes, in output order (may add classes absent from the data).",
@@ -344,7 +363,7 @@ class SectionedCommand(click.Command):
     type=int,
     metavar="I",
     help="Label value to skip, as CrossEntropyLoss(ignore_index=I) does (repeatable; "
-    "masks: default 255).",
+    "masks: default 255; --task tokens: default -100).",
 )
 @click.option(
     "--num-classes",
@@ -381,10 +400,9 @@ class SectionedCommand(click.Command):
 )
 @click.option(
     "--layer",
-    default="layer",
-    show_default=True,
     metavar="NAME",
-    help="--format pytorch: the module whose .bias is set (dotted names allowed).",
+    help="--format pytorch: the module whose .bias is set (dotted names allowed; "
+    "default: layer, or lm_head for --task tokens).",
 )
 @click.option(
     "--input-format",
@@ -394,6 +412,11 @@ class SectionedCommand(click.Command):
     "segmentation masks (PNG L/P/I;16, .npy) counts pixels per class (biascalc[images]).",
 )
 @click.option("--delimiter", metavar="CHAR", help="CSV field delimiter (default: sniffed).")
+@click.option(
+    "--tokens",
+    type=click.Choice(TOKEN_DTYPES),
+    help="PATH is raw token ids of this type (nanoGPT's train.bin: uint16); implies --task tokens.",
+)
 @click.option("--encoding", metavar="NAME", help="Text encoding of CSV input (default: utf-8).")
 @click.option(
     "--where",
@@ -532,7 +555,7 @@ def _compute(ctx: click.Context, paths: Sequence[str], targets: Sequence[str], *
     if fmt == "pytorch":  # the code renderers are imported only for the code formats
         from .render.code import is_dotted_name
 
-        if not is_dotted_name(layer):
+        if layer is not None and not is_dotted_name(layer):
             raise OptionFailure(f"--layer must be a Python name such as model.head, not {layer!r}")
     if output is not None:
         check_output_path(output, paths)
@@ -580,15 +603,19 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
     reading = {k: kw.pop(k) for k in ("weight", "input_format", "delimiter", "encoding", "where")}
     csv_text = {"header": not kw.pop("no_header"), "decimal": kw.pop("decimal")}
     csv_text["thousands"] = kw.pop("thousands")
+    tokens = kw.pop("tokens")
+    from .options import task_for_tokens
+
+    kw["task"] = task_for_tokens(kw["task"], tokens)
     progress = not kw.pop("no_progress")
     engine, scheduler = kw.pop("engine"), kw.pop("scheduler")
     if scheduler is not None and engine != "dask":
         raise OptionFailure("--scheduler applies to --engine dask only")
     if engine == "dask" and csv_text != {"header": True, "decimal": None, "thousands": None}:
         raise OptionFailure("--no-header, --decimal and --thousands apply to --engine local only")
-    if engine == "dask" and (given or not paths or "-" in paths):
+    if engine == "dask" and (given or not paths or "-" in paths or tokens):
         raise OptionFailure(
-            "--engine dask reads PATHs (files, folders, globs); not standard input, "
+            "--engine dask reads PATHs (files, folders, globs); not standard input, token files, "
             "--prior, --counts or --from-stats"
         )
     if reading["input_format"] in IMAGE_FORMATS and not given:
@@ -603,10 +630,10 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
     if given:
         if len(given) > 1:
             raise OptionFailure(f"give one of {', '.join(source)}, not {' and '.join(given)}")
-        if paths or targets or reading["weight"] or reading["where"] or save_stats:
+        if paths or targets or reading["weight"] or reading["where"] or tokens or save_stats:
             raise OptionFailure(
                 f"{given[0]} replaces the data; do not give a PATH, --target, --weight, "
-                "--where or --save-stats with it"
+                "--where, --tokens or --save-stats with it"
             )
         if prior is not None:
             return api.compute_bias_from_prior(prior if len(prior) > 1 else prior[0], **kw)
@@ -620,6 +647,7 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
     from .options import BiasOptions
 
     options = BiasOptions(**kw)
+    stats: Any  # label statistics, or token counts
     if engine == "dask":
         from .integrations.dask import collect_path_stats
 
@@ -632,6 +660,7 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
             list(targets) or None,
             options=options,
             progress=progress,
+            tokens=tokens,
             **reading,
             **csv_text,
         )
