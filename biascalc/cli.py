@@ -727,10 +727,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     (``biascalc ... | head``) ends quietly, a full disk (``> /dev/full``) is an error.
     """
     console = argv is None
-    if console:
-        from . import _signals
+    if not console:
+        return _main_guarded(argv, console)
+    from . import _signals
 
-        _signals.watch()
+    _signals.watch()
+    _signals.leave(_main_guarded(argv, console))
+
+
+def _main_guarded(argv: Sequence[str] | None, console: bool) -> int:
+    """:func:`_main` with interrupts and failed writes of the output mapped to exit codes."""
     try:
         code = _main(argv)
         sys.stdout.flush()  # here, not at exit, so that a failed write is reported
