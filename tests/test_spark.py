@@ -45,12 +45,16 @@ COLUMNS: dict[str, list[Any]] = {
     "tag_b": (RNG.random(N) < 0.1).astype(int).tolist(),
     "w": (RNG.random(N) + 0.05).tolist(),
 }
+class_of_row = RNG.choice(3, N, p=[0.6, 0.3, 0.1])
+for _k, _name in enumerate(["oh_a", "oh_b", "oh_c"]):  # one-hot: multiclass, as locally
+    COLUMNS[_name] = np.equal(class_of_row, _k).astype(int).tolist()
 for i in range(0, N, 97):  # missing labels: null and NaN
     COLUMNS["price"][i] = None if i % 2 else math.nan
     COLUMNS["species"][i] = None
 SCHEMA = (
     "clicked boolean, y01 long, species string, stars int, count long, half double, "
-    "price double, visits long, tag_a long, tag_b long, w double"
+    "price double, visits long, tag_a long, tag_b long, w double, oh_a long, oh_b long, "
+    "oh_c long"
 )
 
 CASES = [
@@ -64,6 +68,8 @@ CASES = [
     ("price", {"loss": "tweedie", "tweedie_power": 1.5}),
     ("visits", {"loss": "poisson"}),
     (["tag_a", "tag_b"], {}),
+    (["oh_a", "oh_b", "oh_c"], {}),
+    (["oh_a", "oh_b", "oh_c"], {"task": "multilabel"}),
 ]
 
 
@@ -239,6 +245,17 @@ def test_spark_output_folders_are_read_as_their_part_files(
     got = biascalc.compute_bias_from_file(out, "stars", where="species == 'dog'")
     dog = np.array(COLUMNS["stars"])[np.array(COLUMNS["species"], dtype=object) == "dog"]
     assert got.n_samples == dog.size
+
+
+def test_one_hot_columns_are_multiclass(frame: Any) -> None:
+    got = compute_bias(frame, ["oh_a", "oh_b", "oh_c"], weight="w")
+    assert got.task == "multiclass" and "one-hot" in got.task_reason
+    w = np.asarray(COLUMNS["w"])
+    shares = np.bincount(class_of_row, weights=w) / w.sum()
+    np.testing.assert_allclose(got.bias, np.log(shares), rtol=1e-12)
+    stats = collect_stats(frame, ["tag_a", "tag_b"])
+    both = np.asarray(COLUMNS["tag_a"]) + np.asarray(COLUMNS["tag_b"])
+    assert stats.one_hot_rows == int(np.count_nonzero(both == 1))
 
 
 def test_token_arrays_are_counted_by_spark(spark: Any) -> None:

@@ -130,7 +130,8 @@ def collect_stats(
         keep = keep & ~c.missing
     totals = _first_pass(frame, spec, cols, keep, w)
     stats = LabelStats(spec)
-    stats.one_hot_rows = None  # not aggregated: several 0/1 targets stay multilabel
+    # Rows of several numeric targets holding exactly one 1 (stats/onehot.py): the local rule.
+    stats.one_hot_rows = int(totals["one hot"] or 0) if "one hot" in totals else None
     stats.rows_seen = int(totals["n"])
     stats.n_rows = int(totals["keep"] or 0)
     stats.n_missing = stats.rows_seen - stats.n_rows
@@ -314,6 +315,19 @@ def _transform(name: str, y: Column) -> Column:
     raise ValueError(f"unknown transform {name!r}")
 
 
+def _one_hot_row(cols: list[_Target]) -> Column | None:
+    """Whether a row's targets are all 0/1 with exactly one 1 (None: not several numeric)."""
+    if len(cols) < 2 or any(c.y is None for c in cols):
+        return None
+    zero_one = F.lit(True)
+    ones = F.lit(0)
+    for c in cols:
+        assert c.y is not None
+        zero_one = zero_one & ((c.y == 0) | (c.y == 1))
+        ones = ones + F.when(c.y == 1, 1).otherwise(0)
+    return zero_one & (ones == 1)
+
+
 def _first_pass(
     frame: Any, spec: StatsSpec, cols: list[_Target], keep: Column, w: Column
 ) -> dict[str, Any]:
@@ -332,6 +346,9 @@ def _first_pass(
         ]
     for c in cols:
         aggs += c.aggregates(keep, w)
+    one_hot = _one_hot_row(cols)
+    if one_hot is not None:
+        aggs.append(F.sum(F.when(keep & one_hot, 1).otherwise(0)).alias("one hot"))
     row: dict[str, Any] = frame.agg(*aggs).collect()[0].asDict()
     if spec.weight is not None and row["bad weights"]:
         raise DataError(
