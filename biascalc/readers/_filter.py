@@ -168,7 +168,7 @@ def _literal_array(column: str, arrow_type: pa.DataType, values: Sequence[Value]
     import numpy as np
     import pyarrow as pa
 
-    from .._arrow import from_numpy
+    from .._arrow import from_numpy, text_array
 
     kind = kind_of_type(arrow_type)
     for value in values:
@@ -180,13 +180,7 @@ def _literal_array(column: str, arrow_type: pa.DataType, values: Sequence[Value]
         if numbers.dtype.kind not in "if":
             raise OptionError(f"--where compares '{column}' with a number too large: {values}")
         return from_numpy(numbers)
-    encoded = [str(v).encode("utf-8") for v in values]
-    offsets = np.cumsum([0, *map(len, encoded)], dtype=np.int64)
-    text = pa.Array.from_buffers(
-        pa.large_string(),
-        len(encoded),
-        [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))],
-    )
+    text = text_array([str(v) for v in values])
     if kind == "text":
         return text
     target = _value_type(arrow_type)
