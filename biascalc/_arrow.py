@@ -14,7 +14,7 @@ import numpy as np
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["from_numpy", "to_numpy", "validity", "without_views"]
+__all__ = ["from_numpy", "text_array", "to_numpy", "validity", "without_views"]
 
 
 def from_numpy(values: np.ndarray[Any, Any]) -> pa.Array:
@@ -70,6 +70,19 @@ def validity(values: pa.Array | pa.ChunkedArray) -> np.ndarray[Any, Any] | None:
         return np.zeros(n, dtype=bool)
     bits = np.frombuffer(bitmap, dtype=np.uint8)
     return np.unpackbits(bits, bitorder="little", count=offset + n)[offset:].astype(bool)
+
+
+def text_array(values: list[str]) -> pa.Array:
+    """Python strings as an Arrow ``large_string`` array, built from buffers."""
+    import pyarrow as pa
+
+    encoded = [v.encode("utf-8") for v in values]
+    offsets = np.cumsum([0, *map(len, encoded)], dtype=np.int64)
+    return pa.Array.from_buffers(
+        pa.large_string(),
+        len(encoded),
+        [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))],
+    )
 
 
 def without_views(batch: pa.RecordBatch) -> pa.RecordBatch:

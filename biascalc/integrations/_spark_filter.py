@@ -11,7 +11,8 @@ from __future__ import annotations
 import operator
 from typing import Any
 
-from ..readers._filter import And, Compare, In, Node, Not, Or, RowFilter, Value, check_literal
+from ..readers._filter import RowFilter
+from ..readers._grammar import And, Compare, In, Node, Not, Or, Value, check_literal
 from .spark import _col
 
 try:

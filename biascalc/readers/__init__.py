@@ -12,7 +12,8 @@ one data set; hive partition folders (``year=2024/``) become columns.
 
 Modules, one job each: ``_common`` (formats, sniffing, errors, counted streams),
 ``_csv``, ``_columnar`` (Parquet, JSON Lines, Arrow), ``_paths`` (directories, globs,
-standard input), ``_partitions`` (hive folders), ``_filter`` (``--where``) and ``_dataset``
+standard input), ``_partitions`` (hive folders), ``_folders`` and ``_delta`` (Delta
+tables, Hugging Face folders), ``_grammar`` and ``_filter`` (``--where``) and ``_dataset``
 (:class:`Dataset`, :func:`open_dataset`).
 """
 

@@ -60,7 +60,7 @@ def delta_files(path: str) -> list[Found]:
         table = deltalake.DeltaTable(path)
         schema = pa.schema(table.schema().to_arrow())
         metadata = table.metadata()
-        actions = pa.table(table.get_add_actions(flatten=False))
+        actions = _arrow_table(table.get_add_actions(flatten=False))
         uris = table.file_uris()
         _refuse_deletion_vectors(table, path)
     except DataError:
@@ -76,13 +76,17 @@ def delta_files(path: str) -> list[Found]:
     types = {c: schema.field(c).type for c in partition_columns}
     # The log's paths are URL-encoded and relative to the table (file_uris() decodes them).
     rows = actions.num_rows
-    partitions = (
-        actions.column("partition").to_pylist()
-        if "partition" in actions.column_names  # absent when the table is not partitioned
-        else [None] * rows
-    )
+    partitions: list[dict[str, Any]] = [{} for _ in range(rows)]
+    if "partition" in actions.column_names:  # absent when the table is not partitioned
+        column = actions.column("partition").combine_chunks()
+        for i, f in enumerate(column.type):
+            # As text: converting dates to Python objects imports pandas (0.9 s); the
+            # partition reader casts the text back to the column's type.
+            texts = column.field(i).cast(pa.large_string()).to_pylist()
+            for values_of_file, text in zip(partitions, texts, strict=True):
+                values_of_file[f.name] = text
     values = {
-        urllib.parse.unquote(p): v or {}
+        urllib.parse.unquote(p): v
         for p, v in zip(actions.column("path").to_pylist(), partitions, strict=True)
     }
     found = []
@@ -100,6 +104,14 @@ def delta_files(path: str) -> list[Found]:
     return found
 
 
+def _arrow_table(data: Any) -> pa.Table:
+    """deltalake's (arro3) tables and readers as pyarrow, through the Arrow C stream
+    interface (``pyarrow.table`` would import pandas to check for a DataFrame)."""
+    import pyarrow as pa
+
+    return pa.RecordBatchReader.from_stream(data).read_all()
+
+
 def _physical_name(f: pa.Field, mapped: bool) -> str:
     meta = f.metadata or {}
     name = meta.get(b"delta.columnMapping.physicalName") if mapped else None
@@ -110,10 +122,9 @@ def _refuse_deletion_vectors(table: Any, path: str) -> None:
     features = table.protocol().reader_features or []
     if "deletionVectors" not in features:
         return
-    import pyarrow as pa
 
     listing = getattr(table, "deletion_vectors", None)
-    files = pa.table(listing()).num_rows if listing is not None else None
+    files = _arrow_table(listing()).num_rows if listing is not None else None
     if files != 0:
         where = f" in {files} file(s)" if files else ""
         raise DataError(

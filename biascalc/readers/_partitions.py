@@ -111,7 +111,7 @@ class PartitionedReader(Delegating):
         value = self.values[key]
         declared = self.types.get(key)
         if declared is not None and not pa.types.is_string(declared):
-            return pa.repeat(pa.scalar(value, declared), n)
+            return _declared_constant(value, declared, n)
         if value is None:
             return pa.nulls(n, pa.int32() if self.integral.get(key) else pa.string())
         if isinstance(value, int):
@@ -135,3 +135,26 @@ def with_partitions(readers: Sequence[FileReader], bases: Sequence[str | None]) 
     return [
         PartitionedReader(r, values, integral) for r, values in zip(readers, typed, strict=True)
     ]
+
+
+def _declared_constant(value: object, declared: pa.DataType, n: int) -> pa.Array:
+    """``n`` copies of a partition value of a declared type (a Delta table's schema).
+
+    Built from NumPy or text and cast: ``pyarrow.scalar`` imports pandas (0.9 s).
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    from .._arrow import from_numpy, text_array
+
+    if value is None:
+        return pa.nulls(n, declared)
+    one = (
+        from_numpy(np.array([value]))
+        if isinstance(value, bool | int | float)
+        else text_array([str(value)])
+    )
+    try:
+        return pa.repeat(one.cast(declared)[0], n)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # a value text cannot spell
+        return pa.repeat(pa.scalar(value, declared), n)
