@@ -47,6 +47,7 @@ def compute_bias(
     label_smoothing: float = 0.0,
     focal_gamma: float = 2.0,
     focal_alpha: float = 0.25,
+    label_sep: str | None = None,
 ) -> BiasResult:
     """Compute the output-layer bias for labels held in memory.
 
@@ -79,6 +80,7 @@ def compute_bias(
         label_smoothing=label_smoothing,
         focal_gamma=focal_gamma,
         focal_alpha=focal_alpha,
+        label_sep=label_sep,
     )
     table = to_table(y)
     targets, weight = table.column_names, None

@@ -111,7 +111,7 @@ Examples, one per task:
 #: option is in one).  New options join the section a newcomer would look in.
 HELP_SECTIONS: dict[str, tuple[str, ...]] = {
     "Input": ("input_format", "delimiter", "encoding"),
-    "Labels and task": ("targets", "weight", "task", "classes", "positive"),
+    "Labels and task": ("targets", "weight", "task", "classes", "positive", "label_sep"),
     "Loss": ("loss", "huber_delta", "quantile", "tweedie_power", "focal_gamma", "focal_alpha"),
     "Training setup": ("pos_weight", "class_weight", "label_smoothing", "center", "eps"),
     "Without data": ("prior", "counts", "from_stats", "save_stats"),
@@ -249,6 +249,11 @@ class SectionedCommand(click.Command):
 )
 @click.option(
     "--positive", metavar="LABEL", help="The positive class of a binary task (default: the last)."
+)
+@click.option(
+    "--label-sep",
+    metavar="SEP",
+    help="Split text labels at SEP into label sets (multilabel), e.g. '|'; empty: no labels.",
 )
 @click.option(
     "--center", is_flag=True, help="Subtract the mean from softmax biases (symmetric form)."
@@ -443,11 +448,12 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
     if given:
         if len(given) > 1:
             raise OptionFailure(f"give one of {', '.join(source)}, not {' and '.join(given)}")
-        if paths or targets or reading["weight"] or save_stats:
+        if paths or targets or reading["weight"] or save_stats or kw["label_sep"]:
             raise OptionFailure(
-                f"{given[0]} replaces the data; do not give a PATH, --target, --weight "
-                "or --save-stats with it"
+                f"{given[0]} replaces the data; do not give a PATH, --target, --weight, "
+                "--label-sep or --save-stats with it"
             )
+        kw.pop("label_sep")
         if prior is not None:
             return api.compute_bias_from_prior(prior if len(prior) > 1 else prior[0], **kw)
         if counts is not None:

@@ -50,6 +50,8 @@ class BiasOptions:
     label_smoothing: float = 0.0
     focal_gamma: float = 2.0
     focal_alpha: float = 0.25
+    #: Split text labels at this separator into label sets (multilabel), ``--label-sep``.
+    label_sep: str | None = None
 
     def __post_init__(self) -> None:
         if self.task != "auto" and self.task not in TASKS:
@@ -87,6 +89,7 @@ class BiasOptions:
             if not math.isfinite(getattr(self, name)):
                 raise OptionError(f"--{name.replace('_', '-')} must be a finite number")
         self._check_adjustments(family)
+        self._check_label_sep(family)
         # Build the loss once to validate its parameters (when it is already known).
         probe = self.loss if self.loss != "auto" else DEFAULT_LOSS.get(self.task)
         if probe is not None:
@@ -129,6 +132,20 @@ class BiasOptions:
                 if given:
                     article = "an" if family == "ordinal" else "a"
                     raise OptionError(f"{option} does not apply to {article} {family} task")
+
+    def _check_label_sep(self, family: str | None) -> None:
+        if self.label_sep is None:
+            return
+        if not isinstance(self.label_sep, str) or not self.label_sep:
+            raise OptionError("--label-sep must be a non-empty string such as '|' or ';'")
+        if self.task not in ("auto", "multilabel") or family not in (None, "binary"):
+            raise OptionError(
+                "--label-sep splits each cell into a set of labels, a multilabel target; "
+                "it does not fit "
+                + (f"--task {self.task}" if self.task not in ("auto", "multilabel") else "the loss")
+            )
+        if self.positive is not None:
+            raise OptionError("--positive does not apply to --label-sep (multilabel) targets")
 
     @property
     def family(self) -> str | None:
@@ -220,7 +237,9 @@ class BiasOptions:
         if self.loss != "auto" and family == "regression":
             loss = self.make_loss(self.loss)
             keep_values, extra = loss.needs_values(), loss.extra_means()
-        return StatsSpec(tuple(targets), weight, classes, keep_values, tuple(extra))
+        return StatsSpec(
+            tuple(targets), weight, classes, keep_values, tuple(extra), label_sep=self.label_sep
+        )
 
 
 def _kind_of_labels(classes: Sequence[object]) -> str:

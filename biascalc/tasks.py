@@ -85,6 +85,10 @@ def decide_task(
     None when the loss is automatic.
     """
     cols = stats.columns
+    if any(c.kind == "list" for c in cols):  # label sets or multi-hot rows: multilabel
+        from .labelsets import decide_label_sets
+
+        return decide_label_sets(stats, task, family, classes, positive)
     reason = ""
     if task != "auto":
         reason = f"--task {task} given"

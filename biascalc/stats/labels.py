@@ -12,6 +12,7 @@ from .._arrow import from_numpy, to_numpy, validity
 from ..errors import DataError, OptionError
 from .counts import CLASS_LIMIT, CountPart, ValueCounts
 from .declared import DeclaredClasses, merge_declared, note_dictionary
+from .lists import ListStats, element_kind, is_list_type, list_part, split_labels
 from .moments import ExtraMeans, FloatArray, Moments
 from .sketch import QuantileSketch, SketchStore
 from .values import ValueStore
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AUTO_MAX_CLASSES", "ColumnStats", "Kind", "LabelStats", "StatsSpec"]
 
-Kind = Literal["null", "bool", "integer", "float", "string"]
+Kind = Literal["null", "bool", "integer", "float", "string", "list"]
 #: Integer columns with more distinct values than this are regression targets (tasks.py).
 AUTO_MAX_CLASSES = 20
 #: Exact medians, quantiles and Huber locations keep at most this many label values in
@@ -50,6 +51,8 @@ class StatsSpec:
     extra_means: tuple[str, ...] = ()
     class_limit: int = CLASS_LIMIT
     max_values: int = MAX_VALUES
+    #: Split text labels at this separator into label sets (``--label-sep``).
+    label_sep: str | None = None
 
 
 @dataclass
@@ -66,6 +69,8 @@ class ColumnStats:
     non_integral_example: float | None = None
     #: The classes the column declares (categories, ClassLabel names), if any.
     declared: DeclaredClasses | None = None
+    #: List-valued columns: what the rows look like (label sets or multi-hot).
+    lists: ListStats | None = None
     # The last dictionary whose names were checked (a batch of the same row group shares it).
     _dictionary: Any = field(default=None, repr=False, compare=False)
 
@@ -92,6 +97,7 @@ class ColumnStats:
             if self.non_integral_example is not None
             else other.non_integral_example,
             merge_declared(self.declared, other.declared),
+            _merge_lists(self.lists, other.lists),
         )
 
     @property
@@ -130,6 +136,15 @@ def _kind_of(arrow_type: pa.DataType) -> Kind:
         return "string"
     if pa.types.is_dictionary(arrow_type):
         return _kind_of(arrow_type.value_type)
+    if is_list_type(arrow_type):
+        return "list"
+    if pa.types.is_struct(arrow_type) or pa.types.is_map(arrow_type):
+        what = "a struct" if pa.types.is_struct(arrow_type) else "a map"
+        raise DataError(
+            f"the label column holds {what} per row; biascalc reads numbers, text, booleans, "
+            "a list of labels per row (multilabel) or a fixed-size list of 0/1; select or "
+            "flatten the field that holds the labels"
+        )
     if pa.types.is_binary(arrow_type) or pa.types.is_large_binary(arrow_type):
         raise DataError(
             "the label column holds bytes that are not valid UTF-8; "
@@ -218,6 +233,8 @@ class LabelStats:
         keep: npt.NDArray[np.bool_] | None = None  # None: every row has all its labels
         for name, col in zip(self.spec.targets, self.columns, strict=True):
             arr = _as_array(batch.column(name))
+            if self.spec.label_sep is not None and not is_list_type(arr.type):
+                arr = split_labels(arr, self.spec.label_sep)
             if col.declared is not None:
                 col.declared, col._dictionary = note_dictionary(col.declared, col._dictionary, arr)
             arr = self._prepare(name, arr, offset)
@@ -289,6 +306,9 @@ class LabelStats:
     ) -> None:
         kind = _kind_of(arr.type)
         col.kind = _merge_kinds(col.name, col.kind, kind)
+        if kind == "list":
+            self._update_list(col, arr, w, offset)
+            return
         if values is not None:
             y = np.asarray(values, dtype=np.float64)
             bad = ~np.isfinite(y)
@@ -319,6 +339,17 @@ class LabelStats:
                 col.counts = ValueCounts(limit)
             col.counts.limit = min(col.counts.limit, limit)
             col.counts.add(values if values is not None else arr, w)
+
+    def _update_list(
+        self, col: ColumnStats, arr: pa.Array, w: FloatArray | None, offset: int
+    ) -> None:
+        """Label sets: rows per label (once per row); multi-hot: ones per position."""
+        element = element_kind(col.name, arr.type, _kind_of)
+        part, labels, label_weights = list_part(col.name, arr, w, element, offset)
+        col.lists = _merge_lists(col.lists, part)
+        if col.counts is None:
+            col.counts = ValueCounts(self.spec.class_limit)
+        col.counts.add(labels, label_weights)
 
     def _count_limit(self, col: ColumnStats) -> int:
         if self.spec.classes == "never":
@@ -369,6 +400,12 @@ class LabelStats:
         return out
 
 
+def _merge_lists(a: ListStats | None, b: ListStats | None) -> ListStats | None:
+    if a is None or b is None:
+        return b if a is None else a
+    return a.merge(b)
+
+
 def _is_class_label(col: ColumnStats) -> bool:
     return col.declared is not None and col.declared.source == "ClassLabel"
 
@@ -376,6 +413,8 @@ def _is_class_label(col: ColumnStats) -> bool:
 def _collected(spec: StatsSpec) -> str:
     """What a spec collects, in words (parts to be merged must agree on it)."""
     parts = [f"classes={spec.classes}"]
+    if spec.label_sep is not None:
+        parts.append(f"label separator {spec.label_sep!r}")
     if spec.keep_values:
         parts.append("label values")
     if spec.extra_means:
