@@ -164,7 +164,8 @@ class SectionedCommand(click.Command):
     "targets",
     multiple=True,
     metavar="COL",
-    help="Label column (repeat for several). May be omitted when the file has one column.",
+    help="Label column (repeat for several; 'tag_*' selects every matching column). May be "
+    "omitted when the file has one column.",
 )
 @click.option("-w", "--weight", metavar="COL", help="Column of sample weights.")
 @click.option(
@@ -405,18 +406,18 @@ def _compute(ctx: click.Context, paths: Sequence[str], targets: Sequence[str], *
         raise OptionFailure(
             "--explain applies to --format table only; JSON always has 'explanation'"
         )
-    from .render import render
+    from .render import BINARY_FORMATS, render
 
+    result = _compute_result(paths, targets, kw)
     _emit(
-        render(
-            _compute_result(paths, targets, kw),
-            fmt,
-            unicode=_can_encode("\u2588\u2014"),
-            layer=layer,
-            explain=explain,
-        ),
+        render(result, fmt, unicode=_can_encode("\u2588\u2014"), layer=layer, explain=explain),
         output,
     )
+    if fmt in BINARY_FORMATS:
+        # A .npy file holds only numbers: say on stderr which output each one is for.
+        from .render.numpy import describe_outputs
+
+        click.echo(describe_outputs(result), err=True)
 
 
 def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, Any]) -> Any:

@@ -34,7 +34,7 @@ from ._common import (
     quoted,
 )
 from ._csv import CsvReader
-from ._dataset import Dataset, collect_file, open_dataset
+from ._dataset import Dataset, collect_file, expand_target_globs, open_dataset
 from ._features import declared_classes
 from ._partitions import PartitionedReader
 
@@ -52,6 +52,7 @@ __all__ = [
     "collect_file",
     "declared_classes",
     "escaped",
+    "expand_target_globs",
     "open_dataset",
     "quoted",
 ]

@@ -130,7 +130,7 @@ def _class_rows(d: Any, unicode: bool) -> list[str]:
     if len(classes) > MAX_ROWS:
         out.append(f"  ... {len(classes) - MAX_ROWS:,} more classes (see --format json)")
     if task == "multilabel":
-        out.append("  (count and share: rows where the label is 1)")
+        out.append("  (count and share: rows with the label: a 1 in its column, or in the list)")
     if task == "ordinal":
         out.append("")
         rows = [[f"P(y {name})", _num(b)] for name, b in zip(d["outputs"], bias, strict=True)]
