@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from .stats import ColumnStats, LabelStats
     from .tasks import TaskDecision
 
-__all__ = ["decide_label_sets"]
+__all__ = ["decide_label_sets", "joined_labels_hint"]
 
 
 def decide_label_sets(
@@ -177,3 +177,49 @@ def _extremes(names: Sequence[object], counts: np.ndarray, stats: LabelStats) ->
             else f"{len(always)} labels are always positive: {format_values(always)}"
         )
     return out
+
+
+#: Separators that joined label sets use, in the order they are tried.
+_SEPARATORS = ("|", ";", ",", "/", " ")
+#: Distinct values looked at (the most frequent first is not needed: any sample shows it).
+_SAMPLE = 5000
+
+
+def joined_labels_hint(
+    name: str, values: Sequence[object], counts: Sequence[int], n_missing: int
+) -> str | None:
+    """A warning when text classes look like label sets joined by a separator.
+
+    That is: at least 20 % of the rows hold the separator, and most of the pieces recur
+    (in two or more joined values, or on their own), so ``'sports|news'`` is not a class
+    but two labels.  ``'New York'`` does not trigger it: its pieces do not recur.
+    """
+    texts = [(v, c) for v, c in zip(values[:_SAMPLE], counts[:_SAMPLE], strict=False)]
+    if not all(isinstance(v, str) for v, _ in texts):
+        return None
+    rows = sum(c for _, c in texts)
+    for sep in _SEPARATORS:
+        joined = [(str(v), c) for v, c in texts if sep in str(v)]
+        if not joined or sum(c for _, c in joined) < 0.2 * rows:
+            continue
+        seen: dict[str, int] = {}
+        for v, _ in joined:
+            for piece in {p.strip() for p in v.split(sep) if p.strip()}:
+                seen[piece] = seen.get(piece, 0) + 1
+        alone = {str(v) for v, _ in texts if sep not in str(v)}
+        recurring = [p for p, k in seen.items() if k >= 2 or p in alone]
+        if len(recurring) >= 2 and len(recurring) >= 0.5 * len(seen):
+            missing = (
+                f"; the {n_missing} rows with an empty cell would then count as rows with no "
+                "labels instead of missing"
+                if n_missing
+                else ""
+            )
+            shown = format_values(sorted(recurring))
+            return (
+                f"column '{name}' looks like label sets joined by {sep!r} "
+                f"({sum(c for _, c in joined)} of {rows} rows hold it; pieces such as "
+                f"{shown} recur), which are read here as classes of combinations; pass "
+                f"--label-sep {sep!r} to read one sigmoid output per label{missing}"
+            )
+    return None

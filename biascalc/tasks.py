@@ -122,7 +122,7 @@ def decide_task(
         return decision
     if task not in ("binary", "multiclass", "ordinal"):
         raise OptionError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
-    return _classify(col, task, reason, classes, positive)
+    return _classify(col, task, reason, classes, positive, stats.n_missing)
 
 
 def _refuse_class_options(decision: TaskDecision, classes: object, positive: object) -> None:
@@ -251,6 +251,7 @@ def _classify(
     reason: str,
     classes: Sequence[object] | None,
     positive: object | None,
+    n_missing: int = 0,
 ) -> TaskDecision:
     found = counted(col)
     if found is None:
@@ -321,6 +322,12 @@ def _classify(
         for v, c, w in zip(seen, seen_counts, seen_weights, strict=True):
             counts[index[v]] += c
             weights[index[v]] += w
+    if classes is None and declared is None and col.kind == "string":
+        from .labelsets import joined_labels_hint
+
+        hint = joined_labels_hint(col.name, seen, seen_counts.tolist(), n_missing)
+        if hint is not None:
+            warnings.append(hint)
     absent = [order[i] for i in np.flatnonzero(counts == 0)]
     if absent:
         warnings.append(absent_warning(absent))
