@@ -41,6 +41,7 @@ from .classnames import (
     format_values,
     is_ordered,
     label_kind,
+    refuse_stray_text,
     refuse_unknown,
     show,
 )
@@ -155,7 +156,7 @@ def _detect_single(col: ColumnStats) -> tuple[Task, str]:
                 f"column '{col.name}' has more distinct values than biascalc can treat as classes"
             )
         assert counted is not None
-        _refuse_stray_text(col.name, values, counted[1].tolist())
+        refuse_stray_text(col.name, values, counted[1].tolist())
         return (
             "multiclass",
             f"text labels with {len(values)} distinct values {format_values(values)}",
@@ -175,37 +176,6 @@ def _detect_single(col: ColumnStats) -> tuple[Task, str]:
         f"integers with more than {AUTO_MAX_CLASSES} distinct values "
         f"(from {_num(col.moments.minimum)} to {_num(col.moments.maximum)})",
     )
-
-
-def _refuse_stray_text(name: str, values: Sequence[object], counts: Sequence[int]) -> None:
-    """A numeric column with a few typos is read as text; say so instead of guessing.
-
-    Triggers when at least two distinct values are numbers and the rest are at most three
-    values on under 1 % of the rows: '12..5' in a price column, 'abc' in a 0/1 column.
-    """
-    text: list[tuple[object, int]] = []
-    for v, c in zip(values, counts, strict=True):
-        if not _is_number(v):
-            text.append((v, c))
-            if len(text) > 3:
-                return  # real text labels: stop early (a vocabulary has 100,000 of them)
-    numbers = len(values) - len(text)
-    rows = sum(counts)
-    if numbers >= 2 and 0 < len(text) <= 3 and sum(c for _, c in text) < 0.01 * rows:
-        shown = ", ".join(repr(v) for v, _ in text)
-        raise DataError(
-            f"column '{name}' holds numbers except {sum(c for _, c in text)} row(s) with text "
-            f"({shown}); fix or empty those cells, or pass --task multiclass to treat every "
-            "value as a class label"
-        )
-
-
-def _is_number(value: object) -> bool:
-    try:
-        float(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 def _num(x: float) -> str:

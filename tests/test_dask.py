@@ -352,3 +352,9 @@ def test_list_columns_through_the_dask_engine(client: Any, tmp_path: Path) -> No
     used = [r for r in rows if r is not None]
     assert got.classes == ("a", "b", "c")
     assert got.counts == tuple(sum(lab in r for r in used) for lab in "abc")
+
+
+def test_glob_target_on_a_dask_frame(frame: Any) -> None:
+    got = compute_bias(frame, "tag_*")
+    assert got.targets == ("tag_a", "tag_b")
+    _assert_same(got, _local(["tag_a", "tag_b"], False))

@@ -95,7 +95,10 @@ def collect_stats(
     need order statistics, each column's values are a sketch (its points and weights).
     """
     opts = options or BiasOptions()
+    from ..readers import expand_target_globs
+
     targets = [target] if isinstance(target, str) else list(target)
+    targets = expand_target_globs(targets, [str(c) for c in frame.columns], "the DataFrame", weight)
     columns = [*targets, *([weight] if weight else [])]
     missing = [c for c in columns if c not in frame.columns]
     if missing:
