@@ -47,6 +47,11 @@ def compute_bias(
     label_smoothing: float = 0.0,
     focal_gamma: float = 2.0,
     focal_alpha: float = 0.25,
+    activation: str | None = None,
+    output_range: tuple[float, float] | None = None,
+    variance_activation: str | None = None,
+    logit_adjustment: float | None = None,
+    sampler: str | None = None,
     label_sep: str | None = None,
 ) -> BiasResult:
     """Compute the output-layer bias for labels held in memory.
@@ -80,6 +85,11 @@ def compute_bias(
         label_smoothing=label_smoothing,
         focal_gamma=focal_gamma,
         focal_alpha=focal_alpha,
+        activation=activation,
+        output_range=output_range,
+        variance_activation=variance_activation,
+        logit_adjustment=logit_adjustment,
+        sampler=sampler,
         label_sep=label_sep,
     )
     table = to_table(y)

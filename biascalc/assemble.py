@@ -9,7 +9,9 @@ import numpy as np
 
 from .errors import DataError
 from .losses import Loss, LossData
+from .losses.base import MAX_LINES, fmt
 from .losses.classification import BinaryCrossEntropy, CrossEntropy
+from .losses.priors import sampled_priors
 from .options import BiasOptions
 from .result import BiasResult, TargetStatistics
 from .stats import LabelStats
@@ -80,7 +82,8 @@ def finish(
     source: tuple[str, ...] | None = None,
 ) -> BiasResult:
     """A decided task -> the loss's fit and the expected losses -> BiasResult."""
-    statistics = priors = prior_bias = None
+    statistics = priors = prior_bias = training_priors = None
+    explanation: tuple[str, ...] = ()
     if decision.task == "regression":
         assert stats is not None
         loss = options.loss_for("regression")
@@ -98,12 +101,25 @@ def finish(
     else:
         assert decision.class_weight is not None and decision.classes is not None
         priors = decision.class_weight / weight_sum
-        loss = options.loss_for(decision.task, decision.classes, priors)
-        data = _class_data(decision, priors)
+        counts = None if decision.counts is None else decision.counts.astype(np.float64)
+        loss = options.loss_for(decision.task, decision.classes, priors, counts)
+        data = plain_data = _class_data(decision, priors, loss)
+        if options.sampler_power is not None:
+            # Without counts (--prior) the class probabilities are proportional to them.
+            training_priors, line = sampled_priors(
+                priors if counts is None else counts,
+                decision.class_weight if counts is not None else priors,
+                options.sampler_power,
+            )
+            data = _class_data(decision, training_priors, loss)
+            explanation = (line,)
+        explanation += _class_weight_lines(options, loss)
     fit = loss.fit(data)
     if decision.task != "regression":
         plain = _plain(loss, options)
-        prior_bias = fit.bias if plain is loss else plain.fit(data).bias
+        prior_bias = (
+            fit.bias if plain is loss and data is plain_data else plain.fit(plain_data).bias
+        )
     approximate = _approximation_note(stats)
     zero = loss.mean_loss(data, np.zeros_like(fit.bias))
     recommended = loss.mean_loss(data, fit.bias)
@@ -118,16 +134,22 @@ def finish(
         n_missing=n_missing,
         expected_loss_zero_bias=zero,
         expected_loss_recommended=recommended,
-        loss_parameters=loss.parameters(),
+        loss_parameters={
+            **loss.parameters(),
+            **({} if options.sampler is None else {"sampler": options.sampler}),
+        },
         weight=weight,
         weight_sum=weight_sum if weight is not None else None,
         classes=decision.classes,
         counts=None if decision.counts is None else tuple(int(c) for c in decision.counts),
         priors=None if priors is None else tuple(float(p) for p in priors),
+        training_priors=None
+        if training_priors is None
+        else tuple(float(p) for p in training_priors),
         statistics=statistics,
         prior_bias=prior_bias,
-        outputs=_outputs(decision, targets),
-        explanation=fit.explanation,
+        outputs=loss.output_names(_outputs(decision, targets)),
+        explanation=(*explanation, *fit.explanation),
         warnings=(*decision.warnings, *fit.warnings, *approximate),
         source=source,
     )
@@ -143,17 +165,33 @@ def _approximation_note(stats: LabelStats | None) -> tuple[str, ...]:
     return (note,) if note else ()
 
 
-def _class_data(decision: TaskDecision, priors: np.ndarray[Any, np.dtype[np.float64]]) -> LossData:
+def _class_data(
+    decision: TaskDecision, priors: np.ndarray[Any, np.dtype[np.float64]], loss: Loss
+) -> LossData:
     """Class shares -> what the loss works from, per output unit."""
     assert decision.classes is not None
     labels = tuple(_label(c) for c in decision.classes)
     if decision.task == "binary":
         return LossData(priors=priors[1:], labels=labels[1:])
     if decision.task == "ordinal":
-        # Output k predicts P(y > c_k) = sum of the shares above class k, k = 0 .. K-2.
+        # Output k of CORAL predicts P(y > c_k) = sum of the shares above class k,
+        # k = 0 .. K-2; CORN's conditional shares are ratios of these.
         above = np.clip(1.0 - np.cumsum(priors)[:-1], 0.0, 1.0)
-        return LossData(priors=above, labels=tuple(f"> {c}" for c in labels[:-1]))
+        names = tuple(f"> {c}" for c in labels[:-1])
+        return LossData(priors=above, labels=loss.output_names(names))
     return LossData(priors=priors, labels=labels)
+
+
+def _class_weight_lines(options: BiasOptions, loss: Loss) -> tuple[str, ...]:
+    """--explain lines saying where effective-number class weights come from."""
+    weights = getattr(loss, "class_weight", None)
+    if not isinstance(options.class_weight, str) or options.class_weight == "balanced":
+        return ()
+    shown = ", ".join(fmt(w) for w in (weights if weights is not None else ())[:MAX_LINES])
+    return (
+        f"--class-weight {options.class_weight}: w_k = (1 - beta) / (1 - beta^n_k), n_k = rows "
+        f"of class k, scaled to sum to K [Cui et al. 2019]: [{shown}]",
+    )
 
 
 def _outputs(decision: TaskDecision, targets: tuple[str, ...]) -> tuple[str, ...]:
@@ -172,11 +210,11 @@ def _plain(loss: Loss, options: BiasOptions) -> Loss:
     """The same loss without training-time adjustments (``loss`` itself if it has none):
     its bias is the plain prior."""
     if isinstance(loss, CrossEntropy):
-        if loss.class_weight is None and not loss.label_smoothing:
+        if loss.parameters().keys() <= {"center"}:
             return loss
         return CrossEntropy(options.center, eps=options.eps)
     if isinstance(loss, BinaryCrossEntropy):
-        if loss.pos_weight is None and loss.class_weight is None and not loss.label_smoothing:
+        if not loss.parameters():
             return loss
         return BinaryCrossEntropy(eps=options.eps)
     if loss.family == "binary":  # focal

@@ -29,11 +29,16 @@ LOSS_CHOICES = (
     "poisson",
     "gamma",
     "tweedie",
+    "gaussian_nll",
+    "laplace_nll",
     "bce",
     "cross_entropy",
     "focal",
     "ordinal_bce",
+    "corn",
 )
+ACTIVATION_CHOICES = ("identity", "exp", "softplus", "sigmoid")
+VARIANCE_ACTIVATION_CHOICES = ("exp", "softplus")
 FORMAT_CHOICES = ("table", "json", "python", "pytorch", "keras", "jax", "numpy")
 INPUT_FORMATS = ("csv", "tsv", "parquet", "jsonl", "arrow")
 #: -o FILE without --format: the format its extension names.
@@ -92,7 +97,17 @@ def _pairs(
 
 
 def _class_weight(value: str | None) -> str | dict[str, float] | None:
-    return value if value in (None, "balanced") else _pairs("--class-weight", value, float)
+    if value is None or value == "balanced" or value.startswith("effective:"):
+        return value
+    return _pairs("--class-weight", value, float)
+
+
+def _output_range(value: str | None) -> tuple[float, float] | None:
+    """``0,5`` -> (0.0, 5.0)."""
+    numbers = _numbers("--output-range", value)
+    if numbers is not None and len(numbers) != 2:
+        raise OptionFailure(f"--output-range takes LO,HI (two numbers), not {value!r}")
+    return None if numbers is None else (numbers[0], numbers[1])
 
 
 EPILOG = """\b
@@ -112,8 +127,26 @@ Examples, one per task:
 HELP_SECTIONS: dict[str, tuple[str, ...]] = {
     "Input": ("input_format", "delimiter", "encoding"),
     "Labels and task": ("targets", "weight", "task", "classes", "positive", "label_sep"),
-    "Loss": ("loss", "huber_delta", "quantile", "tweedie_power", "focal_gamma", "focal_alpha"),
-    "Training setup": ("pos_weight", "class_weight", "label_smoothing", "center", "eps"),
+    "Loss": (
+        "loss",
+        "huber_delta",
+        "quantile",
+        "tweedie_power",
+        "focal_gamma",
+        "focal_alpha",
+        "activation",
+        "output_range",
+        "variance_activation",
+    ),
+    "Training setup": (
+        "pos_weight",
+        "class_weight",
+        "label_smoothing",
+        "center",
+        "eps",
+        "logit_adjustment",
+        "sampler",
+    ),
     "Without data": ("prior", "counts", "from_stats", "save_stats"),
     "Output": ("fmt", "output", "layer", "explain"),
     "Engine and diagnostics": ("engine", "scheduler", "no_progress", "debug", "version", "help"),
@@ -206,14 +239,44 @@ class SectionedCommand(click.Command):
     help="Alpha of --loss focal (negative: no alpha weighting).",
 )
 @click.option(
+    "--activation",
+    type=click.Choice(ACTIVATION_CHOICES),
+    help="Regression (mse, mae, huber, quantile): the function behind the output "
+    "(default identity; exp is the link of poisson, gamma, tweedie).",
+)
+@click.option(
+    "--output-range",
+    metavar="LO,HI",
+    help="--activation sigmoid: the output is LO + (HI - LO) sigmoid(x) (fastai SigmoidRange).",
+)
+@click.option(
+    "--variance-activation",
+    type=click.Choice(VARIANCE_ACTIVATION_CHOICES),
+    help="gaussian_nll, laplace_nll: variance (scale) = exp (default) or softplus of its output.",
+)
+@click.option(
+    "--logit-adjustment",
+    type=float,
+    metavar="TAU",
+    help="bce, cross_entropy: the loss sees logits + TAU log(prior) (Menon et al. 2021; "
+    "1 = balanced softmax).",
+)
+@click.option(
+    "--sampler",
+    metavar="balanced|sqrt|power:Q",
+    help="Binary, multiclass: training draws class k with probability n_k^Q (balanced: Q=0, "
+    "sqrt: Q=0.5).",
+)
+@click.option(
     "--pos-weight",
     metavar="W[,W...]",
     help="bce: PyTorch pos_weight (one number, or one per label for multilabel).",
 )
 @click.option(
     "--class-weight",
-    metavar="balanced|LABEL=W,...",
-    help="Class weights of the loss (PyTorch weight=; 'balanced' is n / (K n_k)).",
+    metavar="balanced|effective:BETA|LABEL=W,...",
+    help="Class weights of the loss (PyTorch weight=; 'balanced' is n / (K n_k); "
+    "effective:BETA is Cui et al. 2019).",
 )
 @click.option(
     "--label-smoothing",
@@ -432,6 +495,7 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
     given = [name for name, value in source.items() if value is not None]
     kw["classes"] = _split_labels(kw.pop("classes"))
     kw["class_weight"] = _class_weight(kw.pop("class_weight"))
+    kw["output_range"] = _output_range(kw.pop("output_range"))
     pos_weight = _numbers("--pos-weight", kw.pop("pos_weight"))
     kw["pos_weight"] = (
         pos_weight[0] if pos_weight is not None and len(pos_weight) == 1 else pos_weight

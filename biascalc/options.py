@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 from .errors import DataError, OptionError
 from .losses import DEFAULT_EPS, DEFAULT_LOSS, LOSSES, Loss, make_loss
+from .losses.priors import effective_number_weights, parse_sampler
 from .stats import StatsSpec
 from .tasks import TASKS, coerce_label
 
@@ -32,8 +33,13 @@ class BiasOptions:
     """Everything that decides the answer besides the data.
 
     The keyword arguments of :func:`biascalc.compute_bias` are these fields.
-    ``class_weight`` is ``"balanced"`` or a mapping label -> weight (labels not named
-    weigh 1); ``pos_weight`` is one number or one per output (multilabel).
+    ``class_weight`` is ``"balanced"``, ``"effective:BETA"`` (Cui et al. 2019) or a
+    mapping label -> weight (labels not named weigh 1); ``pos_weight`` is one number or
+    one per output (multilabel).  ``activation`` (identity, exp, softplus, sigmoid) and
+    ``output_range`` (LO, HI) put a function behind a regression head;
+    ``variance_activation`` is that of the variance of ``gaussian_nll`` / scale of
+    ``laplace_nll``; ``logit_adjustment`` is TAU of Menon et al. 2021; ``sampler`` is
+    ``"balanced"``, ``"sqrt"`` or ``"power:Q"``.
     """
 
     task: str = "auto"
@@ -50,6 +56,11 @@ class BiasOptions:
     label_smoothing: float = 0.0
     focal_gamma: float = 2.0
     focal_alpha: float = 0.25
+    activation: str | None = None
+    output_range: tuple[float, float] | None = None
+    variance_activation: str | None = None
+    logit_adjustment: float | None = None
+    sampler: str | None = None
     #: Split text labels at this separator into label sets (multilabel), ``--label-sep``.
     label_sep: str | None = None
 
@@ -88,6 +99,13 @@ class BiasOptions:
         ):
             if not math.isfinite(getattr(self, name)):
                 raise OptionError(f"--{name.replace('_', '-')} must be a finite number")
+        if self.output_range is not None:
+            values = tuple(float(v) for v in self.output_range)
+            if len(values) != 2:
+                raise OptionError(f"--output-range takes LO,HI, not {len(values)} numbers")
+            object.__setattr__(self, "output_range", values)
+        if self.logit_adjustment is not None and not math.isfinite(self.logit_adjustment):
+            raise OptionError("--logit-adjustment must be a finite number")
         self._check_adjustments(family)
         self._check_label_sep(family)
         # Build the loss once to validate its parameters (when it is already known).
@@ -98,6 +116,9 @@ class BiasOptions:
             )
         else:
             make_loss("mse", eps=self.eps)
+            if self.activation is not None or self.variance_activation is not None:
+                # Checked against the loss once it is known; here only the names.
+                self._make("mse" if self.variance_activation is None else "gaussian_nll", None)
             if not 0 <= self.label_smoothing < 1:
                 raise OptionError(
                     f"--label-smoothing must be in [0, 1), not {self.label_smoothing}"
@@ -110,28 +131,51 @@ class BiasOptions:
             if not values or any(not (math.isfinite(v) and v > 0) for v in values):
                 raise OptionError(f"--pos-weight must be positive numbers, not {pw}")
         if isinstance(self.class_weight, str) and self.class_weight != "balanced":
-            raise OptionError(
-                f"--class-weight must be 'balanced' or LABEL=W,..., not {self.class_weight!r}"
-            )
+            self._effective_beta()
+        if self.sampler is not None:
+            parse_sampler(self.sampler)
+            if self.logit_adjustment is not None:
+                raise OptionError(
+                    "--logit-adjustment and --sampler are two remedies for the same imbalance "
+                    "and leave pi ambiguous (the data's or the sampler's priors); give one"
+                )
         if isinstance(self.class_weight, Mapping):
             for label, w in self.class_weight.items():
                 if not (isinstance(w, int | float) and math.isfinite(w) and w >= 0):
                     raise OptionError(
                         f"--class-weight for {label!r} must be a non-negative number, not {w!r}"
                     )
-        if self.task == "multilabel" and self.class_weight is not None:
-            raise OptionError(
-                "--class-weight does not apply to multilabel targets; use --pos-weight per label"
-            )
+        self._check_multilabel(self.task)
+        if family != "regression" and family is not None:
+            for option, given in (
+                ("--activation", self.activation is not None),
+                ("--output-range", self.output_range is not None),
+                ("--variance-activation", self.variance_activation is not None),
+            ):
+                if given:
+                    raise OptionError(f"{option} applies to regression losses")
         if family in ("regression", "ordinal"):
             for option, given in (
                 ("--pos-weight", self.pos_weight is not None),
                 ("--class-weight", self.class_weight is not None),
                 ("--label-smoothing", bool(self.label_smoothing)),
+                ("--sampler", self.sampler is not None),
+                ("--logit-adjustment", self.logit_adjustment is not None),
             ):
                 if given:
                     article = "an" if family == "ordinal" else "a"
                     raise OptionError(f"{option} does not apply to {article} {family} task")
+
+    def _check_multilabel(self, task: str) -> None:
+        if task == "multilabel" and self.class_weight is not None:
+            raise OptionError(
+                "--class-weight does not apply to multilabel targets; use --pos-weight per label"
+            )
+        if task == "multilabel" and self.sampler is not None:
+            raise OptionError(
+                "--sampler does not apply to multilabel targets: a row holds several labels, "
+                "so no sampler draws by class"
+            )
 
     def _check_label_sep(self, family: str | None) -> None:
         if self.label_sep is None:
@@ -157,19 +201,23 @@ class BiasOptions:
         return None if self.task == "auto" else self.task
 
     def loss_for(
-        self, task: str, classes: Sequence[object] | None = None, priors: FloatArray | None = None
+        self,
+        task: str,
+        classes: Sequence[object] | None = None,
+        priors: FloatArray | None = None,
+        counts: FloatArray | None = None,
     ) -> Loss:
-        """The loss object to use once the task (and for classification, the classes) is known."""
+        """The loss object to use once the task (and for classification, the classes) is known.
+
+        ``priors`` are the data's class shares, ``counts`` the rows per class (None when
+        only probabilities are known).
+        """
         name = DEFAULT_LOSS[task] if self.loss == "auto" else self.loss
-        if task == "multilabel" and self.class_weight is not None:
-            raise OptionError(
-                "--class-weight does not apply to multilabel targets; use --pos-weight per label"
-            )
-        if task in ("regression", "ordinal"):
-            self._check_adjustments(task)
+        self._check_multilabel(task)
+        self._check_adjustments("binary" if task == "multilabel" else task)
         weights = None
         if self.class_weight is not None and classes is not None and priors is not None:
-            weights = self._class_weights(classes, priors)
+            weights = self._class_weights(classes, priors, counts)
         if isinstance(self.pos_weight, tuple) and classes is not None:
             outputs = len(classes) if task == "multilabel" else 1
             if len(self.pos_weight) not in (1, outputs):
@@ -194,14 +242,49 @@ class BiasOptions:
             label_smoothing=self.label_smoothing,
             focal_gamma=self.focal_gamma,
             focal_alpha=self.focal_alpha,
+            activation=self.activation,
+            output_range=self.output_range,
+            variance_activation=self.variance_activation,
+            logit_adjustment=self.logit_adjustment,
         )
+
+    @property
+    def sampler_power(self) -> float | None:
+        """Q of --sampler (balanced: 0, sqrt: 0.5), or None without a sampler."""
+        return None if self.sampler is None else parse_sampler(self.sampler)
+
+    def _effective_beta(self) -> float:
+        """BETA of --class-weight effective:BETA."""
+        assert isinstance(self.class_weight, str)
+        kind, _, value = self.class_weight.partition(":")
+        try:
+            if kind != "effective":
+                raise ValueError
+            beta = float(value)
+        except ValueError:
+            raise OptionError(
+                "--class-weight must be 'balanced', 'effective:BETA' or LABEL=W,..., "
+                f"not {self.class_weight!r}"
+            ) from None
+        if not 0 <= beta < 1:
+            raise OptionError(f"--class-weight effective:BETA needs 0 <= BETA < 1, not {value}")
+        return beta
 
     def make_loss(self, name: str) -> Loss:
         """A loss by name with these options, before the classes are known."""
         return self._make(name, None)
 
-    def _class_weights(self, classes: Sequence[object], priors: FloatArray) -> FloatArray:
+    def _class_weights(
+        self, classes: Sequence[object], priors: FloatArray, counts: FloatArray | None
+    ) -> FloatArray:
         """--class-weight as an array aligned with ``classes``."""
+        if isinstance(self.class_weight, str) and self.class_weight != "balanced":
+            if counts is None:
+                raise OptionError(
+                    "--class-weight effective:BETA needs the number of rows per class; "
+                    "give data or --counts, not --prior"
+                )
+            return effective_number_weights(counts, self._effective_beta(), tuple(classes))
         if self.class_weight == "balanced":
             # scikit-learn's compute_class_weight("balanced"): n / (K n_k), with weighted counts.
             if np.any(priors <= 0):

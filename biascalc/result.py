@@ -49,6 +49,7 @@ class BiasResultDict(TypedDict):
     classes: list[Label] | None
     counts: list[int] | None
     priors: list[float] | None
+    training_priors: list[float] | None
     statistics: list[TargetStatisticsDict] | None
     n_samples: int | None
     n_missing: int
@@ -92,7 +93,8 @@ class BiasResult:
     ``bias`` has one value per output unit: 1 for binary, K for multiclass, one per
     target for multilabel and regression.  ``classes`` is aligned with it for multiclass
     (for binary it is ``(negative, positive)``; the single output is the positive class;
-    for multilabel it holds the target names).
+    for multilabel it holds the target names).  ``training_priors`` are the class shares
+    the loss sees under ``sampler`` (None without one); ``priors`` are the data's.
 
     >>> from biascalc import compute_bias
     >>> r = compute_bias([0, 0, 0, 1])
@@ -116,6 +118,7 @@ class BiasResult:
     classes: tuple[Label, ...] | None = None
     counts: tuple[int, ...] | None = None
     priors: tuple[float, ...] | None = None
+    training_priors: tuple[float, ...] | None = None
     statistics: tuple[TargetStatistics, ...] | None = None
     prior_bias: npt.NDArray[np.float64] | None = None
     outputs: tuple[str, ...] = ()
@@ -139,6 +142,9 @@ class BiasResult:
             "classes": None if self.classes is None else list(self.classes),
             "counts": None if self.counts is None else [int(c) for c in self.counts],
             "priors": None if self.priors is None else [float(p) for p in self.priors],
+            "training_priors": None
+            if self.training_priors is None
+            else [float(p) for p in self.training_priors],
             "statistics": None
             if self.statistics is None
             else [

@@ -101,7 +101,7 @@ def decide_task(
     elif family == "multiclass":
         task, reason = "multiclass", "the loss is cross-entropy"
     elif family == "ordinal":
-        task, reason = "ordinal", "the loss is the ordinal (CORAL) loss"
+        task, reason = "ordinal", "the loss is an ordinal loss (CORAL or CORN)"
     elif classes is not None and len(cols) == 1:
         task = "binary" if len(classes) == 2 else "multiclass"
         reason = f"--classes names {len(classes)} classes"

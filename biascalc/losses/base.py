@@ -70,7 +70,9 @@ class Loss:
 
     name: ClassVar[str]
     family: ClassVar[Family]
-    activation: ClassVar[str]
+    #: The output activation the bias is for; a class default that an instance may
+    #: override (a regression head behind ``--activation softplus``).
+    activation: str
     reference: ClassVar[str]
 
     def __init__(self, eps: float = DEFAULT_EPS) -> None:
@@ -84,6 +86,10 @@ class Loss:
 
     def extra_means(self) -> tuple[str, ...]:
         return ()
+
+    def output_names(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        """A name for each output unit, given the default names (targets or thresholds)."""
+        return names
 
     def fit(self, data: LossData) -> Fit:
         raise NotImplementedError

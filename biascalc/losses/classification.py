@@ -5,6 +5,14 @@ the data is  A softplus(-b) + B softplus(b)  with A, B >= 0 depending on the pos
 share p and the adjustments, minimised at sigmoid(b) = A / (A + B), i.e. b = log(A / B).
 The softmax loss is  sum_k C_k (logsumexp(b) - b_k) / Z, minimised at softmax(b) = C / sum C,
 i.e. b_k = log C_k + const.  Each adjustment only changes A, B or C.
+
+Logit adjustment (Menon et al., "Long-tail learning via logit adjustment", ICLR 2021;
+google-research/logit_adjustment ``build_loss_fn``) trains on the logits plus a fixed
+offset, CE(b + TAU log pi) with pi the training priors (sigmoid: b + TAU logit pi).  The
+offset moves the optimum by exactly minus itself: b = b* - TAU log pi, which for the
+plain loss is (1 - TAU) log p (sigmoid: (1 - TAU) logit p).  TAU = 1 is the balanced
+softmax of Ren et al., "Balanced meta-softmax for long-tailed visual recognition",
+NeurIPS 2020, whose optimal bias is 0 (uniform).  pi is clipped to [eps, 1 - eps] like p.
 """
 
 from __future__ import annotations
@@ -38,6 +46,17 @@ def _clip_warnings(
     return tuple(out)
 
 
+def _adjustment_line(tau: float | None, link: str) -> list[str]:
+    """The --explain line of logit adjustment, if any."""
+    if tau is None:
+        return []
+    balanced = "; TAU = 1 is balanced softmax [Ren et al. 2020]" if tau == 1 else ""
+    return [
+        f"logit-adjusted loss: the loss sees b + TAU {link} pi, TAU = {fmt(tau)}, pi = the "
+        f"training priors p, so b = (optimum) - TAU {link} pi [Menon et al. 2021]{balanced}"
+    ]
+
+
 class BinaryCrossEntropy(Loss):
     """Sigmoid cross-entropy per output.  Loss: ``torch.nn.BCEWithLogitsLoss``.
 
@@ -67,11 +86,13 @@ class BinaryCrossEntropy(Loss):
         class_weight: tuple[float, float] | None = None,
         label_smoothing: float = 0.0,
         eps: float = DEFAULT_EPS,
+        logit_adjustment: float | None = None,
     ) -> None:
         super().__init__(eps)
         self.pos_weight = pos_weight
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
+        self.logit_adjustment = logit_adjustment
 
     def parameters(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -82,7 +103,16 @@ class BinaryCrossEntropy(Loss):
             out["class_weight"] = [float(x) for x in self.class_weight]
         if self.label_smoothing:
             out["label_smoothing"] = self.label_smoothing
+        if self.logit_adjustment is not None:
+            out["logit_adjustment"] = self.logit_adjustment
         return out
+
+    def offset(self, p: FloatArray) -> FloatArray:
+        """TAU logit(pi): what the logit-adjusted loss adds to the logits (0 without it)."""
+        if self.logit_adjustment is None:
+            return np.zeros_like(p)
+        q = np.clip(p, self.eps, 1 - self.eps)
+        return np.asarray(self.logit_adjustment * (np.log(q) - np.log1p(-q)), dtype=np.float64)
 
     def coefficients(self, p: FloatArray) -> tuple[FloatArray, FloatArray]:
         """A and B of the docstring, per output."""
@@ -101,7 +131,7 @@ class BinaryCrossEntropy(Loss):
         q = np.clip(target, self.eps, 1 - self.eps)
         what = "positive share" if np.array_equal(target, data.p) else "optimal sigmoid output"
         warnings = _clip_warnings(data.labels, target, q, what)
-        bias = np.log(q) - np.log1p(-q)
+        bias = np.log(q) - np.log1p(-q) - self.offset(data.p)
         return Fit(bias, warnings, self._explain(data, target, bias))
 
     def _explain(self, data: LossData, target: FloatArray, bias: FloatArray) -> tuple[str, ...]:
@@ -123,15 +153,17 @@ class BinaryCrossEntropy(Loss):
                 f"B = c_pos p e/2 + c_neg (1 - p)(1 - e/2); with {', '.join(parts)} "
                 "[PyTorch BCEWithLogitsLoss pos_weight/weight; Keras label_smoothing]"
             )
-        lines = [head]
+        lines = [head, *_adjustment_line(self.logit_adjustment, "logit")]
+        shown = "sigmoid(b)" if self.logit_adjustment is None else "sigmoid(b + TAU logit pi)"
         for label, p, t, b in zip(data.labels[:MAX_LINES], data.p, target, bias, strict=False):
-            lines.append(f"{label}: p = {fmt(p)}, sigmoid(b) = {fmt(t)}, b = {fmt(b)}")
+            lines.append(f"{label}: p = {fmt(p)}, {shown} = {fmt(t)}, b = {fmt(b)}")
         lines += more_lines(len(data.labels), "outputs")
         return tuple(lines)
 
     def mean_loss(self, data: LossData, raw: FloatArray) -> float:
         a, b = self.coefficients(data.p)
-        return float(np.mean(a * softplus(-raw) + b * softplus(raw)))
+        x = raw + self.offset(data.p)
+        return float(np.mean(a * softplus(-x) + b * softplus(x)))
 
 
 class CrossEntropy(Loss):
@@ -160,11 +192,13 @@ class CrossEntropy(Loss):
         class_weight: FloatArray | None = None,
         label_smoothing: float = 0.0,
         eps: float = DEFAULT_EPS,
+        logit_adjustment: float | None = None,
     ) -> None:
         super().__init__(eps)
         self.center = center
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
+        self.logit_adjustment = logit_adjustment
 
     def parameters(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -174,7 +208,15 @@ class CrossEntropy(Loss):
             out["class_weight"] = [float(x) for x in self.class_weight]
         if self.label_smoothing:
             out["label_smoothing"] = self.label_smoothing
+        if self.logit_adjustment is not None:
+            out["logit_adjustment"] = self.logit_adjustment
         return out
+
+    def offset(self, p: FloatArray) -> FloatArray:
+        """TAU log(pi): what the logit-adjusted loss adds to the logits (0 without it)."""
+        if self.logit_adjustment is None:
+            return np.zeros_like(p)
+        return np.asarray(self.logit_adjustment * np.log(np.maximum(p, self.eps)))
 
     def coefficients(self, p: FloatArray) -> tuple[FloatArray, float]:
         """C_k and the normaliser Z = sum_k c_k p_k of the docstring."""
@@ -194,7 +236,7 @@ class CrossEntropy(Loss):
         q = np.maximum(target, self.eps)
         what = "share" if np.array_equal(target, data.p) else "optimal softmax output"
         warnings = _clip_warnings(data.labels, target, np.minimum(q, 1.0), what)
-        bias = np.log(q)
+        bias = np.log(q) - self.offset(data.p)
         if self.center:
             bias = bias - bias.mean()
         return Fit(bias, warnings, self._explain(data, target, bias))
@@ -209,14 +251,16 @@ class CrossEntropy(Loss):
             )
         if self.center:
             head += "; minus the mean of b (--center)"
-        lines = [head]
+        lines = [head, *_adjustment_line(self.logit_adjustment, "log")]
+        shown = "softmax(b)" if self.logit_adjustment is None else "softmax(b + TAU log pi)"
         for label, p, t, b in zip(data.labels[:MAX_LINES], data.p, target, bias, strict=False):
-            lines.append(f"{label}: p = {fmt(p)}, softmax(b) = {fmt(t)}, b = {fmt(b)}")
+            lines.append(f"{label}: p = {fmt(p)}, {shown} = {fmt(t)}, b = {fmt(b)}")
         lines += more_lines(len(data.labels), "classes")
         return tuple(lines)
 
     def mean_loss(self, data: LossData, raw: FloatArray) -> float:
         coef, z = self.coefficients(data.p)
-        m = float(np.max(raw))
-        lse = m + math.log(float(np.sum(np.exp(raw - m))))
-        return float(np.dot(coef, lse - raw) / z)
+        x = raw + self.offset(data.p)
+        m = float(np.max(x))
+        lse = m + math.log(float(np.sum(np.exp(x - m))))
+        return float(np.dot(coef, lse - x) / z)

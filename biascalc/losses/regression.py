@@ -1,8 +1,14 @@
-"""Regression losses: identity link (mean, median, Huber, quantile) and log link (deviances)."""
+"""Regression losses: identity link (mean, median, Huber, quantile) and log link (deviances).
+
+The identity-link losses may sit behind an output activation (``--activation``,
+:mod:`.links`): the bias is then the inverse activation of the loss's optimal constant,
+and the expected loss is the loss at the activated output.
+"""
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, ClassVar
 
 import numpy as np
@@ -11,6 +17,7 @@ from ..errors import DataError, OptionError
 from ..quantiles import huber_location, weighted_quantile
 from ..stats import ColumnStats
 from .base import DEFAULT_EPS, Fit, FloatArray, Loss, LossData, fmt
+from .links import IDENTITY, OutputActivation
 
 __all__ = [
     "Gamma",
@@ -29,27 +36,53 @@ class _RegressionLoss(Loss):
 
     #: The formula, as shown by --explain; formatted with b (the bias) and the column.
     formula: ClassVar[str] = ""
-
-    def fit(self, data: LossData) -> Fit:
-        bias = np.array([self._fit_column(c) for c in data.columns], dtype=np.float64)
-        lines = [
-            f"{c.name}: {self._explain(c, float(b))}"
-            for c, b in zip(data.columns, bias, strict=True)
-        ]
-        return Fit(bias, explanation=(f"{self.formula} [{self.source}]", *lines))
-
     source: ClassVar[str] = ""
 
+    def __init__(self, eps: float = DEFAULT_EPS, output: OutputActivation = IDENTITY) -> None:
+        super().__init__(eps)
+        self.output = output
+        self.activation = output.name if output.name != "identity" else type(self).activation
+
+    def parameters(self) -> dict[str, Any]:
+        return dict(self.output.parameters())
+
+    def fit(self, data: LossData) -> Fit:
+        constants = [self._fit_column(c) for c in data.columns]
+        for col, c in zip(data.columns, constants, strict=True):
+            if not self.output.contains(c):
+                raise DataError(
+                    f"the {self.name} optimum of column '{col.name}' is {c!r}, but a "
+                    f"{self.output.name} output is always {self.output.range_text}; no bias "
+                    "reaches it: choose another --activation or --output-range"
+                )
+        bias = np.array([self.output.inverse(c) for c in constants], dtype=np.float64)
+        lines = [
+            f"{c.name}: {self._explain(c, float(k))}"
+            + (f", b = {fmt(b)}" if self.output is not IDENTITY else "")
+            for c, k, b in zip(data.columns, constants, bias, strict=True)
+        ]
+        head = [f"{self.formula} [{self.source}]"]
+        if self.output is not IDENTITY:
+            head = [
+                re.sub(r"\bb\b", "c", head[0]),
+                f"then {self.output.formula}, the activation's inverse at the optimal constant c",
+            ]
+        return Fit(bias, explanation=(*head, *lines))
+
     def _explain(self, col: ColumnStats, b: float) -> str:
-        return f"b = {fmt(b)}"
+        return f"{'b' if self.output is IDENTITY else 'c'} = {fmt(b)}"
 
     def mean_loss(self, data: LossData, raw: FloatArray) -> float:
         # Framework losses average over all N x J elements; every column has the same
         # rows and weights, so that is the mean of the per-column means.
+        predicted = self.output.forward(raw)
         with np.errstate(over="ignore", invalid="ignore"):
             return float(
                 np.mean(
-                    [self._column_loss(c, float(b)) for c, b in zip(data.columns, raw, strict=True)]
+                    [
+                        self._column_loss(c, float(b))
+                        for c, b in zip(data.columns, predicted, strict=True)
+                    ]
                 )
             )
 
@@ -72,7 +105,7 @@ class MeanSquaredError(_RegressionLoss):
     source = "least squares; the minimiser of sum w (y - b)^2"
 
     def _explain(self, col: ColumnStats, b: float) -> str:
-        return f"b = {fmt(b)} (sum of weights {fmt(col.moments.weight)})"
+        return f"{super()._explain(col, b)} (sum of weights {fmt(col.moments.weight)})"
 
     def _fit_column(self, col: ColumnStats) -> float:
         return col.moments.mean
@@ -128,14 +161,16 @@ class Huber(_ValueLoss):
     formula = "b solves sum w clip(y - b, -delta, delta) = 0 exactly"
     source = "Huber 1964; PyTorch HuberLoss"
 
-    def __init__(self, delta: float = 1.0, eps: float = DEFAULT_EPS) -> None:
-        super().__init__(eps)
+    def __init__(
+        self, delta: float = 1.0, eps: float = DEFAULT_EPS, output: OutputActivation = IDENTITY
+    ) -> None:
+        super().__init__(eps, output)
         if not (delta > 0 and math.isfinite(delta)):
             raise OptionError(f"--huber-delta must be a positive number, not {delta}")
         self.delta = delta
 
     def parameters(self) -> dict[str, Any]:
-        return {"huber_delta": self.delta}
+        return {"huber_delta": self.delta, **super().parameters()}
 
     def _fit_column(self, col: ColumnStats) -> float:
         y, w = self._values(col)
@@ -157,14 +192,16 @@ class Pinball(_ValueLoss):
     formula = "b = weighted q-quantile of y (midpoint of the minimisers of the pinball loss)"
     source = "Koenker & Bassett 1978"
 
-    def __init__(self, quantile: float = 0.5, eps: float = DEFAULT_EPS) -> None:
-        super().__init__(eps)
+    def __init__(
+        self, quantile: float = 0.5, eps: float = DEFAULT_EPS, output: OutputActivation = IDENTITY
+    ) -> None:
+        super().__init__(eps, output)
         if not 0 < quantile < 1:
             raise OptionError(f"--quantile must be strictly between 0 and 1, not {quantile}")
         self.quantile = quantile
 
     def parameters(self) -> dict[str, Any]:
-        return {"quantile": self.quantile}
+        return {"quantile": self.quantile, **super().parameters()}
 
     def _fit_column(self, col: ColumnStats) -> float:
         y, w = self._values(col)

@@ -47,7 +47,14 @@ _KERAS_LOSS = {
 #: Keras activation that turns the raw output into the prediction the Keras loss expects
 #: (Keras' Poisson loss takes the rate, so a log link needs "exponential"; classification
 #: losses above take logits, so no activation).
-_KERAS_ACTIVATION = {"exp": "exponential"}
+_KERAS_ACTIVATION = {"exp": "exponential", "softplus": "softplus", "sigmoid": "sigmoid"}
+_ACTIVATED_LOSSES = ("mse", "mae", "huber", "quantile")
+#: PyTorch spelling of a regression head's activation applied to ``out``.
+_TORCH_ACTIVATION = {
+    "exp": "torch.exp(out)",
+    "softplus": "torch.nn.functional.softplus(out)",
+    "sigmoid": "torch.sigmoid(out)",
+}
 
 
 def is_dotted_name(name: str) -> bool:
@@ -106,7 +113,7 @@ def _bias_items(result: BiasResult) -> list[str]:
 
 
 #: Parameters that change the form of the bias, not the loss being minimised.
-_NEUTRAL_PARAMETERS = frozenset({"center"})
+_NEUTRAL_PARAMETERS = frozenset({"center", "sampler", "output_range"})
 
 
 def _loss_name(table: dict[str, str], result: BiasResult) -> str | None:
@@ -119,6 +126,43 @@ def _loss_name(table: dict[str, str], result: BiasResult) -> str | None:
     if set(result.loss_parameters) - fields - _NEUTRAL_PARAMETERS:
         return None
     return spelling.format(**result.loss_parameters)
+
+
+def _training_notes(result: BiasResult, layer: str) -> list[str]:
+    """Comments saying how the head's output enters the loss, for the heads that need it."""
+    params = result.loss_parameters
+    notes = []
+    if result.task == "regression" and result.loss in _ACTIVATED_LOSSES:
+        expr = _TORCH_ACTIVATION.get(result.activation)
+        if result.activation == "sigmoid":
+            low, high = params.get("output_range", [0.0, 1.0])
+            expr = f"{float(low)!r} + {float(high) - float(low)!r} * torch.sigmoid(out)"
+        if expr is not None:
+            notes.append(f"# out = {layer}(...); the loss takes the prediction {expr}.")
+    if result.loss in ("gaussian_nll", "laplace_nll"):
+        softplus = params.get("variance_activation") == "softplus"
+        link = "torch.nn.functional.softplus(raw)" if softplus else "raw.exp()"
+        notes.append(f"# mean, raw = {layer}(...).chunk(2, dim=-1); spread = {link}")
+        if result.loss == "gaussian_nll":
+            notes.append("# loss = torch.nn.GaussianNLLLoss()(mean, y, spread)  # variance")
+        else:
+            notes.append("# loss = (spread.log() + (y - mean).abs() / spread).mean()  # scale")
+    if result.loss == "corn":
+        k = len(result.bias) + 1
+        notes.append(f"# loss = coral_pytorch.losses.corn_loss({layer}(...), y, num_classes={k})")
+    tau = params.get("logit_adjustment")
+    if tau is not None:
+        link = "logit(prior)" if result.loss == "bce" else "log(prior)"
+        notes.append(
+            f"# The loss takes logits + {float(tau)!r} * {link}, prior = the class shares "
+            "('priors' in --format json); at inference use the logits alone."
+        )
+    if "sampler" in params and result.training_priors is not None:
+        notes.append(
+            f"# Training draws classes with --sampler {params['sampler']}; the loss sees the "
+            "shares 'training_priors' of --format json."
+        )
+    return notes
 
 
 def _parameter(value: object, ascii_only: bool) -> str:
@@ -251,8 +295,10 @@ def render_pytorch(result: BiasResult, *, layer: str = "layer", **context: Any) 
     n = len(result.bias)
     lines = _header(result, _ascii_only(context))
     loss = _loss_name(_TORCH_LOSS, result)
-    if loss is not None:
+    activated = result.task == "regression" and result.activation != "identity"
+    if loss is not None and not (activated and result.loss in _ACTIVATED_LOSSES):
         lines.append(f"# {layer} outputs the raw scores that {loss} takes.")
+    lines += _training_notes(result, layer)
     lines += [
         "import torch",
         "",
@@ -276,7 +322,7 @@ def render_keras(result: BiasResult, **context: Any) -> str:
     output_bias = keras.initializers.Constant([0.5625])
     """
     n = len(result.bias)
-    activation = _KERAS_ACTIVATION.get(result.activation)
+    activation = _KERAS_ACTIVATION.get(result.activation) if result.task == "regression" else None
     dense_args = f"{n}" + (f', activation="{activation}"' if activation else "")
     loss = _loss_name(_KERAS_LOSS, result)
     lines = [
@@ -287,6 +333,9 @@ def render_keras(result: BiasResult, **context: Any) -> str:
         *_wrap("output_bias = keras.initializers.Constant(", _bias_items(result), ")"),
         f"# keras.layers.Dense({dense_args}, bias_initializer=output_bias)",
     ]
+    if "output_range" in result.loss_parameters:
+        low, high = (float(v) for v in result.loss_parameters["output_range"])
+        lines.append(f"# prediction = {low!r} + {high - low!r} * (the Dense layer's output)")
     if loss is not None:
         lines.append(f"# trained with {loss}")
     return _render(lines)

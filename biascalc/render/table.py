@@ -70,16 +70,22 @@ def render_table(
     if d["classes"] is not None and d["priors"] is not None:
         lines += _class_rows(d, unicode)
     elif d["statistics"] is not None:
-        head = ["target", "mean", "std", "min", "max", "bias"]
+        # One bias per target, or (gaussian_nll, laplace_nll) two: listed per output below.
+        per_target = len(bias) == len(d["statistics"])
+        head = ["target", "mean", "std", "min", "max", "bias" if per_target else ""]
         body = [
             [s["target"], _num(s["mean"]), _num(s["std"]), _num(s["min"]), _num(s["max"]), _num(b)]
-            for s, b in zip(d["statistics"][:MAX_ROWS], bias, strict=False)
+            for s, b in zip(d["statistics"][:MAX_ROWS], bias if per_target else [], strict=False)
         ]
+        if not per_target:
+            body = [[*row, ""] for row in _stat_rows(d["statistics"][:MAX_ROWS])]
         lines += _grid([head, *body], {1, 2, 3, 4, 5})
         if len(d["statistics"]) > MAX_ROWS:
             lines.append(
                 f"  ... {len(d['statistics']) - MAX_ROWS} more targets (see --format json)"
             )
+        if not per_target:
+            lines += ["", *_output_rows(d["outputs"], bias, "{}")]
     prior = d["prior_bias"]
     if prior is not None and prior != bias:
         shown = ", ".join(_num(b) for b in prior[:MAX_ROWS]) + (
@@ -104,6 +110,22 @@ def render_table(
     return "\n".join(lines) + "\n"
 
 
+def _stat_rows(statistics: Any) -> list[list[str]]:
+    return [
+        [s["target"], _num(s["mean"]), _num(s["std"]), _num(s["min"]), _num(s["max"])]
+        for s in statistics
+    ]
+
+
+def _output_rows(outputs: list[str], bias: list[float | None], name: str) -> list[str]:
+    """An output / bias grid (ordinal thresholds, two-output regression heads)."""
+    rows = [[name.format(o), _num(b)] for o, b in zip(outputs, bias, strict=True)]
+    out = _grid([["output", "bias"], *rows[:MAX_ROWS]], {1})
+    if len(rows) > MAX_ROWS:
+        out.append(f"  ... {len(rows) - MAX_ROWS:,} more outputs (see --format json)")
+    return out
+
+
 def _class_rows(d: Any, unicode: bool) -> list[str]:
     classes, priors, bias = d["classes"], d["priors"], d["bias"]
     counts = d["counts"] or [None] * len(classes)
@@ -112,6 +134,7 @@ def _class_rows(d: Any, unicode: bool) -> list[str]:
     head = ["label" if task == "multilabel" else "class", "count", share, "", "", ""]
     if task != "ordinal":
         head[4] = "bias"
+    training = d.get("training_priors")
     body = []
     for i, (c, n, p) in enumerate(zip(classes, counts, priors, strict=True)):
         if i >= MAX_ROWS:
@@ -126,15 +149,15 @@ def _class_rows(d: Any, unicode: bool) -> list[str]:
         label = str(c) if task == "multilabel" else _label(c)
         count = "-" if n is None else f"{n:,}"
         body.append([label, count, f"{100 * p:.2f}%", _bar(p, unicode), b, note])
-    out = _grid([head, *body], {1, 2, 4})
+        if training is not None:
+            body[-1].insert(3, f"{100 * training[i]:.2f}%")
+    if training is not None:
+        head.insert(3, "sampled")
+    out = _grid([head, *body], {1, 2, 3, 5} if training is not None else {1, 2, 4})
     if len(classes) > MAX_ROWS:
         out.append(f"  ... {len(classes) - MAX_ROWS:,} more classes (see --format json)")
     if task == "multilabel":
         out.append("  (count and share: rows with the label: a 1 in its column, or in the list)")
     if task == "ordinal":
-        out.append("")
-        rows = [[f"P(y {name})", _num(b)] for name, b in zip(d["outputs"], bias, strict=True)]
-        out += _grid([["output", "bias"], *rows[:MAX_ROWS]], {1})
-        if len(rows) > MAX_ROWS:
-            out.append(f"  ... {len(rows) - MAX_ROWS:,} more outputs (see --format json)")
+        out += ["", *_output_rows(d["outputs"], bias, "P(y {})")]
     return out
