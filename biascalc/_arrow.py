@@ -14,7 +14,7 @@ import numpy as np
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["from_numpy", "to_numpy", "validity"]
+__all__ = ["from_numpy", "to_numpy", "validity", "without_views"]
 
 
 def from_numpy(values: np.ndarray[Any, Any]) -> pa.Array:
@@ -70,3 +70,34 @@ def validity(values: pa.Array | pa.ChunkedArray) -> np.ndarray[Any, Any] | None:
         return np.zeros(n, dtype=bool)
     bits = np.frombuffer(bitmap, dtype=np.uint8)
     return np.unpackbits(bits, bitorder="little", count=offset + n)[offset:].astype(bool)
+
+
+def without_views(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """``string_view`` / ``binary_view`` columns (polars' ``write_ipc``) as text.
+
+    The statistics and the row filter work on Arrow's offset-based text types; the view
+    types hold the same values, so the cast changes the layout, not the data.  Bytes
+    (``binary_view``) become text when they are valid UTF-8, else plain bytes (which the
+    statistics refuse, naming ``--encoding``).  Field and schema metadata are kept.
+    """
+    import pyarrow as pa
+
+    types = batch.schema.types
+    if not any(pa.types.is_string_view(t) or pa.types.is_binary_view(t) for t in types):
+        return batch
+    arrays = [_plain(column) for column in batch.columns]
+    fields = [f.with_type(a.type) for f, a in zip(batch.schema, arrays, strict=True)]
+    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields, batch.schema.metadata))
+
+
+def _plain(column: pa.Array) -> pa.Array:
+    import pyarrow as pa
+
+    if pa.types.is_string_view(column.type):
+        return column.cast(pa.large_string())
+    if pa.types.is_binary_view(column.type):
+        try:
+            return column.cast(pa.large_string())  # validates UTF-8
+        except pa.ArrowInvalid:
+            return column.cast(pa.large_binary())
+    return column

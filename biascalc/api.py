@@ -104,7 +104,10 @@ def compute_bias(
             )
         table = table.append_column(WEIGHT_COLUMN, pa.array(w))
         weight = WEIGHT_COLUMN
-    stats = collect(options.stats_spec(targets, weight), table.to_batches(), table.schema)
+    from ._arrow import without_views
+
+    batches = (without_views(b) for b in table.to_batches())
+    stats = collect(options.stats_spec(targets, weight), batches, table.schema)
     return result_from_stats(stats, options)
 
 
@@ -116,13 +119,16 @@ def compute_bias_from_file(
     input_format: str | None = None,
     delimiter: str | None = None,
     encoding: str | None = None,
+    where: str | None = None,
     **options: Any,
 ) -> BiasResult:
     """Compute the bias from the label column(s) of a file (CSV, TSV, Parquet, JSON Lines,
     Arrow/Feather, optionally gzip/bz2/zstd-compressed); ``"-"`` reads standard input.
 
     ``path`` may also be several paths, a directory or a glob, read as one data set.
-    ``options`` are the keyword options of :func:`compute_bias`.  When the file has only
+    ``where`` keeps only the rows that pass a filter such as ``"split == 'train'"``
+    (README, "Choosing rows"); ``n_samples`` then counts those rows.  ``options`` are
+    the keyword options of :func:`compute_bias`.  When the file has only
     one column, ``target`` may be omitted.
 
     >>> compute_bias_from_file("sample_data/wine.csv", "target").classes  # doctest: +SKIP
@@ -137,6 +143,7 @@ def compute_bias_from_file(
         delimiter=delimiter,
         encoding=encoding,
         options=opts,
+        where=where,
     )
     return result_from_stats(stats, opts, source=names)
 
@@ -151,6 +158,7 @@ def collect_file_stats(
     encoding: str | None = None,
     options: BiasOptions | None = None,
     progress: bool = False,
+    where: str | None = None,
 ) -> tuple[LabelStats, tuple[str, ...]]:
     """Read files into label statistics (and the input names), without deciding anything.
 
@@ -167,10 +175,14 @@ def collect_file_stats(
         delimiter=delimiter,
         encoding=encoding,
         progress=progress,
+        where=where,
     ) as dataset:
         targets = dataset.resolve_targets(targets, weight)
         columns = [*targets, *([weight] if weight else [])]
-        stats = dataset.collect(lambda: LabelStats(opts.stats_spec(targets, weight)), columns)
+        spec = opts.stats_spec(
+            targets, weight, dataset.row_filter.text if dataset.row_filter else None
+        )
+        stats = dataset.collect(lambda: LabelStats(spec), columns)
         names = tuple(dataset.names)
     return stats, names
 

@@ -31,6 +31,8 @@ def result_from_stats(
 ) -> BiasResult:
     """Turn label statistics into a result: task -> loss -> bias and expected losses."""
     names = ", ".join(f"'{t}'" for t in stats.spec.targets)
+    if stats.rows_seen == 0 and stats.spec.where is not None:
+        raise DataError(f"no rows pass --where {stats.spec.where!r}; check the expression")
     if stats.n_rows == 0 and stats.rows_seen == 0:
         raise DataError("there are no labels: the input has no rows")
     if stats.n_rows == 0:
@@ -66,6 +68,7 @@ def result_from_stats(
         weight=weight,
         stats=stats,
         source=source,
+        where=stats.spec.where,
     )
 
 
@@ -80,6 +83,7 @@ def finish(
     weight: str | None,
     stats: LabelStats | None = None,
     source: tuple[str, ...] | None = None,
+    where: str | None = None,
 ) -> BiasResult:
     """A decided task -> the loss's fit and the expected losses -> BiasResult."""
     statistics = priors = prior_bias = training_priors = None
@@ -152,6 +156,7 @@ def finish(
         explanation=(*explanation, *fit.explanation),
         warnings=(*decision.warnings, *fit.warnings, *approximate),
         source=source,
+        where=where,
     )
 
 

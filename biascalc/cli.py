@@ -125,7 +125,7 @@ Examples, one per task:
 #: --help lists the options in these sections, in this order (a test checks that every
 #: option is in one).  New options join the section a newcomer would look in.
 HELP_SECTIONS: dict[str, tuple[str, ...]] = {
-    "Input": ("input_format", "delimiter", "encoding"),
+    "Input": ("input_format", "delimiter", "encoding", "where"),
     "Labels and task": ("targets", "weight", "task", "classes", "positive", "label_sep"),
     "Loss": (
         "loss",
@@ -361,6 +361,12 @@ class SectionedCommand(click.Command):
 @click.option("--delimiter", metavar="CHAR", help="CSV field delimiter (default: sniffed).")
 @click.option("--encoding", metavar="NAME", help="Text encoding of CSV input (default: utf-8).")
 @click.option(
+    "--where",
+    metavar="EXPR",
+    help="Use only the rows where EXPR holds, e.g. \"split == 'train' and fold != 3\" "
+    "(comparisons, in (...), and/or/not; col('a b') for other names).",
+)
+@click.option(
     "--explain", is_flag=True, help="Table output: show the formula and the numbers plugged in."
 )
 @click.option(
@@ -500,7 +506,7 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
     kw["pos_weight"] = (
         pos_weight[0] if pos_weight is not None and len(pos_weight) == 1 else pos_weight
     )
-    reading = {k: kw.pop(k) for k in ("weight", "input_format", "delimiter", "encoding")}
+    reading = {k: kw.pop(k) for k in ("weight", "input_format", "delimiter", "encoding", "where")}
     progress = not kw.pop("no_progress")
     engine, scheduler = kw.pop("engine"), kw.pop("scheduler")
     if scheduler is not None and engine != "dask":
@@ -513,10 +519,17 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
     if given:
         if len(given) > 1:
             raise OptionFailure(f"give one of {', '.join(source)}, not {' and '.join(given)}")
-        if paths or targets or reading["weight"] or save_stats or kw["label_sep"]:
+        if (
+            paths
+            or targets
+            or reading["weight"]
+            or reading["where"]
+            or save_stats
+            or kw["label_sep"]
+        ):
             raise OptionFailure(
                 f"{given[0]} replaces the data; do not give a PATH, --target, --weight, "
-                "--label-sep or --save-stats with it"
+                "--where, --label-sep or --save-stats with it"
             )
         kw.pop("label_sep")
         if prior is not None:

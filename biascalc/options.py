@@ -308,8 +308,11 @@ class BiasOptions:
             weights[index[key]] = float(w)
         return weights
 
-    def stats_spec(self, targets: Sequence[str], weight: str | None = None) -> StatsSpec:
-        """What the readers must collect for these options."""
+    def stats_spec(
+        self, targets: Sequence[str], weight: str | None = None, where: str | None = None
+    ) -> StatsSpec:
+        """What the readers must collect for these options (``where``: the row filter's
+        text, recorded with the statistics)."""
         family = self.family
         classes: Literal["auto", "always", "never"] = "auto"
         if family == "regression":
@@ -321,7 +324,13 @@ class BiasOptions:
             loss = self.make_loss(self.loss)
             keep_values, extra = loss.needs_values(), loss.extra_means()
         return StatsSpec(
-            tuple(targets), weight, classes, keep_values, tuple(extra), label_sep=self.label_sep
+            tuple(targets),
+            weight,
+            classes,
+            keep_values,
+            tuple(extra),
+            where=where,
+            label_sep=self.label_sep,
         )
 
 

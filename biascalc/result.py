@@ -39,6 +39,7 @@ class BiasResultDict(TypedDict):
     schema_version: int
     biascalc_version: str
     source: list[str] | None
+    where: str | None
     task: str
     task_reason: str
     loss: str
@@ -125,6 +126,8 @@ class BiasResult:
     explanation: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     source: tuple[str, ...] | None = None
+    #: The row filter (``--where``) the counted rows passed, as given; None: every row.
+    where: str | None = None
 
     def to_dict(self) -> BiasResultDict:
         """The JSON object, as plain Python values (what ``--format json`` prints)."""
@@ -132,6 +135,7 @@ class BiasResult:
             "schema_version": SCHEMA_VERSION,
             "biascalc_version": __version__,
             "source": None if self.source is None else list(self.source),
+            "where": self.where,
             "task": self.task,
             "task_reason": self.task_reason,
             "loss": self.loss,

@@ -256,6 +256,54 @@ def _spark_folder(d: Path) -> Layout:
     return Layout([str(out)])
 
 
+def _delta_overwritten(d: Path) -> Layout:
+    import pytest
+
+    deltalake = pytest.importorskip("deltalake")
+    path = str(d / "delta")
+    deltalake.write_deltalake(path, pa.table({"y": [1, 1, 1, 1], "w": [1.0] * 4}))
+    deltalake.write_deltalake(
+        path, pa.table({"y": [0, 1, 0], "w": [1.0, 2.0, 3.0]}), mode="overwrite"
+    )
+    return Layout([path], weight="w")
+
+
+def _delta_partitioned(d: Path) -> Layout:
+    import pytest
+
+    deltalake = pytest.importorskip("deltalake")
+    path = str(d / "delta")
+    table = pa.table(
+        {"y": [0, 1, 1, 0, 1], "split": ["a", "a", "b", "b", "b"], "k": [1, 2, 1, 2, 2]}
+    )
+    deltalake.write_deltalake(path, table, partition_by=["split", "k"])
+    return Layout([path], reading={"where": "split == 'b' and k == 2"})
+
+
+def _hf_folder(d: Path) -> Layout:
+    import pytest
+
+    datasets = pytest.importorskip("datasets")
+    features = datasets.Features({"y": datasets.ClassLabel(names=["no", "yes"])})
+    ds = datasets.Dataset.from_dict({"y": [0, 1, 1, 0, 1]}, features=features)
+    ds.save_to_disk(str(d / "hf"), num_shards=2)
+    return Layout([str(d / "hf")])
+
+
+def _where_hive(d: Path) -> Layout:
+    for part, ys in (("train", [0, 1, 1]), ("test", [1, 1])):
+        _write(d / "wh" / f"split={part}" / "p.csv", {"y": ys, "fold": list(range(len(ys)))})
+    return Layout([str(d / "wh")], reading={"where": "split == 'train' and fold != 1"})
+
+
+def _where_error(d: Path) -> Layout:
+    return _one(
+        _write(d / "we.parquet", {"y": [0, 1], "fold": [1, 2]}),
+        reading={"where": "fold == 'x'"},
+        error="which holds number values, with the text 'x'",
+    )
+
+
 def _several_paths(d: Path) -> Layout:
     a = _write(d / "sp" / "a.csv", {"y": [0, 1]})
     b = _write(d / "sp" / "b.parquet", {"y": [1, 1, 1]})
@@ -354,6 +402,11 @@ LAYOUTS: dict[str, Callable[[Path], Layout]] = {
     "hive-csv-semicolons": _hive_csv_semicolons,
     "nested-csv": _nested_csv,
     "spark-folder": _spark_folder,
+    "delta-overwritten": _delta_overwritten,
+    "delta-partitioned-where": _delta_partitioned,
+    "hf-save-to-disk": _hf_folder,
+    "where-hive-csv": _where_hive,
+    "error-where-literal-type": _where_error,
     "several-paths": _several_paths,
     "input-format-given": _input_format_given,
     "error-column-missing-in-one-file": _column_missing_in_one_file,

@@ -210,3 +210,59 @@ def test_list_columns_are_label_sets_or_multi_hot(frame: Any) -> None:
     hot = compute_bias(frame, "hot")
     assert hot.outputs == ("hot[0]", "hot[1]", "hot[2]")
     np.testing.assert_allclose(hot.priors, np.mean(COLUMNS["hot"], axis=0), rtol=1e-12)
+
+
+def _kept(expr_keep: list[bool], target: str) -> Any:
+    import pyarrow as pa
+
+    return pa.table({target: [v for v, k in zip(COLUMNS[target], expr_keep, strict=True) if k]})
+
+
+def test_where_is_a_spark_filter_with_the_readers_semantics(frame: Any) -> None:
+    import pyarrow as pa
+
+    from biascalc.readers import parse_where
+
+    # price holds nulls and NaN: unknown, so those rows never pass a price comparison.
+    expr = "stars >= 3 and price != 20.0 or species in ('émeu',)"
+    got = compute_bias(frame, "y01", where=expr)
+    table = pa.table({n: COLUMNS[n] for n in ("stars", "price", "species", "y01")})
+    price = np.array([math.nan if v is None else v for v in COLUMNS["price"]], dtype=float)
+    species = np.array([s if s is not None else "" for s in COLUMNS["species"]])
+    keep = ((np.array(COLUMNS["stars"]) >= 3) & ~np.isnan(price) & (price != 20.0)) | (
+        species == "émeu"
+    )
+    want = biascalc.compute_bias(_kept(keep.tolist(), "y01"))
+    _assert_same(got, want)
+    assert got.where == expr
+    # The same rows as the readers' own filter on the same table.
+    assert got.n_samples == parse_where(expr).apply(table).num_rows
+
+
+def test_where_errors(frame: Any) -> None:
+    with pytest.raises(OptionError, match="which holds text values, with the number 1"):
+        compute_bias(frame, "y01", where="species == 1")
+    with pytest.raises(OptionError, match="'nope' is not in the data"):
+        compute_bias(frame, "y01", where="nope == 1")
+    with pytest.raises(OptionError, match="does not allow arithmetic"):
+        compute_bias(frame, "y01", where="stars + 1 == 2")
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv", "json"])
+def test_spark_output_folders_are_read_as_their_part_files(
+    frame: Any, tmp_path: Any, fmt: str
+) -> None:
+    out = str(tmp_path / "out")
+    writer = frame.select("species", "stars").write
+    if fmt == "csv":
+        writer.option("header", True).csv(out)
+    else:
+        getattr(writer, fmt)(out)
+    names = {p.name for p in (tmp_path / "out").iterdir()}
+    assert "_SUCCESS" in names and any(n.endswith(".crc") for n in names)
+    got = biascalc.compute_bias_from_file(out, "stars")
+    values, counts = np.unique(np.array(COLUMNS["stars"]), return_counts=True)
+    assert got.classes == tuple(values.tolist()) and got.counts == tuple(counts.tolist())
+    got = biascalc.compute_bias_from_file(out, "stars", where="species == 'dog'")
+    dog = np.array(COLUMNS["stars"])[np.array(COLUMNS["species"], dtype=object) == "dog"]
+    assert got.n_samples == dog.size

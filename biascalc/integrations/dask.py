@@ -27,6 +27,7 @@ import numpy as np
 
 from ..errors import OptionError
 from ..options import BiasOptions
+from ..readers import RowFilter, parse_where
 from ..result import BiasResult
 from ..stats import LabelStats, StatsSpec
 from ..stats.sketch import DEFAULT_K, QuantileSketch
@@ -56,12 +57,15 @@ def compute_bias(
     weight: str | None = None,
     sketch_k: int = DEFAULT_K,
     split_every: int = SPLIT_EVERY,
+    where: str | None = None,
     **options: Any,
 ) -> BiasResult:
     """The bias for the label column(s) ``target`` of a Dask DataFrame.
 
-    ``options`` are those of :func:`biascalc.compute_bias` (``task``, ``loss``, ...).
-    Statistics are computed where the partitions live and merged in the cluster; the
+    ``options`` are those of :func:`biascalc.compute_bias` (``task``, ``loss``, ...);
+    ``where`` keeps only the rows passing a filter (``"split == 'train'"``), applied on
+    each partition with the readers' filter.  Statistics are computed where the
+    partitions live and merged in the cluster; the
     result equals ``biascalc.compute_bias`` on the same labels (to rounding), except for
     the mae, quantile and huber losses, which come from a quantile sketch whose rank
     error bound is stated in the result's warnings.
@@ -75,7 +79,13 @@ def compute_bias(
 
     opts = BiasOptions(**options)
     stats = collect_stats(
-        frame, target, weight=weight, options=opts, sketch_k=sketch_k, split_every=split_every
+        frame,
+        target,
+        weight=weight,
+        options=opts,
+        sketch_k=sketch_k,
+        split_every=split_every,
+        where=where,
     )
     return result_from_stats(stats, opts)  # states a sketch's error bound in its warnings
 
@@ -88,6 +98,7 @@ def collect_stats(
     options: BiasOptions | None = None,
     sketch_k: int = DEFAULT_K,
     split_every: int = SPLIT_EVERY,
+    where: str | RowFilter | None = None,
 ) -> LabelStats:
     """The merged :class:`LabelStats` of a Dask DataFrame's label column(s).
 
@@ -97,22 +108,27 @@ def collect_stats(
     opts = options or BiasOptions()
     from ..readers import expand_target_globs
 
+    row_filter = parse_where(where) if isinstance(where, str) else where
     targets = [target] if isinstance(target, str) else list(target)
     targets = expand_target_globs(targets, [str(c) for c in frame.columns], "the DataFrame", weight)
     columns = [*targets, *([weight] if weight else [])]
-    missing = [c for c in columns if c not in frame.columns]
+    read = [*columns, *(c for c in (row_filter.columns if row_filter else ()) if c not in columns)]
+    missing = [c for c in read if c not in frame.columns]
     if missing:
         raise OptionError(
             f"column {', '.join(repr(c) for c in missing)} is not in the data; "
             f"the columns are {', '.join(map(str, frame.columns))}"
         )
     _check_split(split_every)
-    spec = opts.stats_spec(targets, weight)
+    spec = opts.stats_spec(targets, weight, row_filter.text if row_filter else None)
     # Only the needed columns are read (Parquet column projection happens here).
-    partitions = frame[columns].to_delayed()
+    partitions = frame[read].to_delayed()
     if not partitions:
         return LabelStats(spec)
-    return _reduce([delayed(_partition_stats)(p, spec, sketch_k) for p in partitions], split_every)
+    return _reduce(
+        [delayed(_partition_stats)(p, spec, sketch_k, row_filter) for p in partitions],
+        split_every,
+    )
 
 
 def collect_path_stats(
@@ -127,6 +143,7 @@ def collect_path_stats(
     scheduler: str | None = None,
     sketch_k: int = DEFAULT_K,
     split_every: int = SPLIT_EVERY,
+    where: str | None = None,
 ) -> tuple[LabelStats, tuple[str, ...]]:
     """Statistics of files (paths, directories, globs) computed on a Dask cluster.
 
@@ -136,7 +153,7 @@ def collect_path_stats(
     same way.  Each resolved file is then one Dask task that reads it with that same
     reader on a worker (:func:`biascalc.readers.collect_file`), so both engines give the
     same numbers on every layout the local engine reads.  The workers must see the paths
-    (a shared file system).
+    (a shared file system).  ``where`` (a row filter) is applied by that reading code too.
 
     ``scheduler`` is a Dask scheduler address (``tcp://10.0.0.5:8786``); without it a
     LocalCluster is started for the call.  The same signature as
@@ -153,15 +170,15 @@ def collect_path_stats(
     _check_split(split_every)
     targets = None if target is None else ([target] if isinstance(target, str) else list(target))
     with open_dataset(
-        names, input_format=input_format, delimiter=delimiter, encoding=encoding
+        names, input_format=input_format, delimiter=delimiter, encoding=encoding, where=where
     ) as dataset:
         targets = dataset.resolve_targets(targets, weight)
         columns = [*targets, *([weight] if weight else [])]
-        spec = opts.stats_spec(targets, weight)
+        row_filter = dataset.row_filter
+        spec = opts.stats_spec(targets, weight, row_filter.text if row_filter else None)
         named = len(dataset.readers) > 1
-        hook = dataset.batch_hook
         parts = [
-            delayed(_file_stats)(_Reopen.of(reader), spec, columns, named, hook, sketch_k)
+            delayed(_file_stats)(_Reopen.of(reader), spec, columns, named, row_filter, sketch_k)
             for reader in dataset.readers
         ]
         with _client(scheduler, Client, LocalCluster):
@@ -237,8 +254,9 @@ def _client(address: str | None, client: Any, cluster: Any) -> Iterator[Any]:
             local.close()
 
 
-def _partition_stats(frame: Any, spec: StatsSpec, k: int) -> _Part:
-    """Runs on a worker: one pandas partition -> statistics (and sketches)."""
+def _partition_stats(frame: Any, spec: StatsSpec, k: int, row_filter: RowFilter | None) -> _Part:
+    """Runs on a worker: one pandas partition -> its rows passing the filter -> statistics
+    (and sketches)."""
     import pyarrow as pa
 
     from ..readers import declared_classes
@@ -246,18 +264,27 @@ def _partition_stats(frame: Any, spec: StatsSpec, k: int) -> _Part:
     table = pa.Table.from_pandas(frame, preserve_index=False)
     stats = LabelStats(spec)
     stats.declare(declared_classes(table.schema))  # pandas categoricals keep their order
+    if row_filter is not None:
+        table = row_filter.apply(table, [*spec.targets, *([spec.weight] if spec.weight else [])])
     stats.update(table)
     return _sketched(stats, spec, k)
 
 
 def _file_stats(
-    source: Any, spec: StatsSpec, columns: Sequence[str], named: bool, hook: Any, k: int
+    source: Any,
+    spec: StatsSpec,
+    columns: Sequence[str],
+    named: bool,
+    row_filter: RowFilter | None,
+    k: int,
 ) -> _Part:
     """Runs on a worker: one file, read by the local engine's reader -> statistics."""
     from ..readers import collect_file
 
     reader = source.open() if isinstance(source, _Reopen) else source
-    stats = collect_file(reader, lambda: LabelStats(spec), columns, named=named, batch_hook=hook)
+    stats = collect_file(
+        reader, lambda: LabelStats(spec), columns, named=named, row_filter=row_filter
+    )
     return _sketched(stats, spec, k)
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import DataError, OptionError
 from ..options import BiasOptions
+from ..readers import parse_where
 from ..result import BiasResult
 from ..stats import (
     AUTO_MAX_CLASSES,
@@ -61,11 +62,14 @@ def compute_bias(
     weight: str | None = None,
     accuracy: int = DEFAULT_ACCURACY,
     grid: int = DEFAULT_GRID,
+    where: str | None = None,
     **options: Any,
 ) -> BiasResult:
     """The bias for the label column(s) ``target`` of a Spark DataFrame.
 
-    ``options`` are those of :func:`biascalc.compute_bias`.  The result equals the local
+    ``options`` are those of :func:`biascalc.compute_bias`; ``where`` keeps the rows
+    passing a filter (``"split == 'train'"``, the readers' grammar), as a Spark filter.
+    The result equals the local
     computation to rounding, except for the mae, quantile and huber losses, which use
     ``percentile_approx`` (rank error at most ``1/accuracy + 1/(2 grid)``; stated in the
     result's warnings) and need unweighted rows.  Spark reads the data a few times
@@ -78,7 +82,9 @@ def compute_bias(
     from ..api import result_from_stats
 
     opts = BiasOptions(**options)
-    stats = collect_stats(frame, target, weight=weight, options=opts, accuracy=accuracy, grid=grid)
+    stats = collect_stats(
+        frame, target, weight=weight, options=opts, accuracy=accuracy, grid=grid, where=where
+    )
     return result_from_stats(stats, opts)  # states a sketch's error bound in its warnings
 
 
@@ -90,16 +96,19 @@ def collect_stats(
     options: BiasOptions | None = None,
     accuracy: int = DEFAULT_ACCURACY,
     grid: int = DEFAULT_GRID,
+    where: str | None = None,
 ) -> LabelStats:
     """The :class:`LabelStats` of a Spark DataFrame's label column(s), from aggregates."""
     opts = options or BiasOptions()
     from ..readers import expand_target_globs
 
+    row_filter = None if where is None else parse_where(where)
     types = {f.name: f.dataType for f in frame.schema.fields}
     targets = [target] if isinstance(target, str) else list(target)
     targets = expand_target_globs(targets, list(types), "the DataFrame", weight)
-    spec = opts.stats_spec(targets, weight)
-    missing = [c for c in [*targets, *([weight] if weight else [])] if c not in types]
+    spec = opts.stats_spec(targets, weight, None if row_filter is None else row_filter.text)
+    named = [*targets, *([weight] if weight else []), *(row_filter.columns if row_filter else ())]
+    missing = [c for c in dict.fromkeys(named) if c not in types]
     if missing:
         raise OptionError(
             f"column {', '.join(repr(c) for c in missing)} is not in the data; "
@@ -107,6 +116,10 @@ def collect_stats(
         )
     if accuracy < 1 or grid < 1:
         raise OptionError("accuracy and grid must be positive")
+    if row_filter is not None:
+        from ._spark_filter import spark_condition
+
+        frame = frame.filter(spark_condition(row_filter, types))
     cols = [_Target(t, types[t], spec) for t in targets]
     w = _weight(weight, types[weight]) if weight else F.lit(1.0)
     keep = F.lit(True)

@@ -12,8 +12,8 @@ one data set; hive partition folders (``year=2024/``) become columns.
 
 Modules, one job each: ``_common`` (formats, sniffing, errors, counted streams),
 ``_csv``, ``_columnar`` (Parquet, JSON Lines, Arrow), ``_paths`` (directories, globs,
-standard input), ``_partitions`` (hive folders) and ``_dataset`` (:class:`Dataset`,
-:func:`open_dataset`).
+standard input), ``_partitions`` (hive folders), ``_filter`` (``--where``) and ``_dataset``
+(:class:`Dataset`, :func:`open_dataset`).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from ._common import (
 from ._csv import CsvReader
 from ._dataset import Dataset, collect_file, expand_target_globs, open_dataset
 from ._features import declared_classes
+from ._filter import RowFilter, parse_where
 from ._partitions import PartitionedReader
 
 __all__ = [
@@ -49,11 +50,13 @@ __all__ = [
     "JsonLinesReader",
     "ParquetReader",
     "PartitionedReader",
+    "RowFilter",
     "collect_file",
     "declared_classes",
     "escaped",
     "expand_target_globs",
     "open_dataset",
+    "parse_where",
     "quoted",
 ]
 

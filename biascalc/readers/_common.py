@@ -80,6 +80,24 @@ class FileReader(Protocol):
         ...
 
 
+class Delegating:
+    """A reader built on another one (``inner``): the same file, name and progress."""
+
+    inner: FileReader
+
+    @property
+    def path(self) -> str:
+        return self.inner.path
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def bytes_read(self) -> int:
+        return self.inner.bytes_read
+
+
 class _Widen(Exception):
     """A CSV column needs a wider type than the one inferred from its first block."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from ..errors import ColumnNotFoundError, DataError, OptionError
@@ -22,35 +22,39 @@ from ._common import (
 )
 from ._csv import CsvReader
 from ._features import declared_classes
+from ._filter import RowFilter, parse_where
 from ._partitions import PartitionedReader, with_partitions
 from ._paths import _expand, _is_stream, _remove_spool, _spool
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
     import pyarrow as pa
 
     from ..progress import Progress
     from ..stats import LabelStats
-
-    #: A function applied to every batch read (a filter), in both engines.
-    BatchHook = Callable[[pa.RecordBatch], pa.RecordBatch]
 
 
 class Dataset:
     """One or more files read as one data set (they must share the needed columns).
 
     ``progress``, when set, is told the bytes read so far after every batch (see
-    :mod:`biascalc.progress`) and closed when :meth:`collect` ends.
+    :mod:`biascalc.progress`) and closed when :meth:`collect` ends.  ``row_filter``, when
+    set (``--where``), drops the rows that do not pass it before the statistics see them;
+    the Dask engine applies it on the workers, so it pickles.
     """
 
     def __init__(
-        self, readers: list[FileReader], cleanup: list[str], progress: Progress | None = None
+        self,
+        readers: list[FileReader],
+        cleanup: list[str],
+        progress: Progress | None = None,
+        row_filter: RowFilter | None = None,
     ) -> None:
         self.readers = readers
         self._cleanup = cleanup
         self.progress = progress
-        #: Applied to every batch before the statistics see it (a row filter); the Dask
-        #: engine applies it on the workers, so it must pickle.
-        self.batch_hook: BatchHook | None = None
+        self.row_filter = row_filter
 
     def close(self) -> None:
         """Remove the temporary copies of standard input and pipes."""
@@ -88,6 +92,8 @@ class Dataset:
         for reader in self.readers:
             for name in wanted:
                 _check_column(name, reader)
+            for name in self.row_filter.columns if self.row_filter else ():
+                _check_column(name, reader, "--where names column")
         if weight is not None and weight in targets:
             raise OptionError(f"column {quoted(weight)} cannot be both a target and the weight")
         if len(set(targets)) != len(targets):
@@ -122,7 +128,7 @@ class Dataset:
                     columns,
                     named=len(self.readers) > 1,
                     on_batch=report,
-                    batch_hook=self.batch_hook,
+                    row_filter=self.row_filter,
                 )
                 total = total.merge(part)
                 done += os.path.getsize(reader.path) if progress else 0
@@ -135,6 +141,11 @@ class Dataset:
 
     def check_rows(self, total: LabelStats) -> None:
         """A data set with a header but no rows is an error (there is nothing to fit)."""
+        if total.rows_seen == 0 and self.row_filter is not None:
+            raise DataError(
+                f"no rows pass --where {self.row_filter.text!r}; "
+                "check the column's values and the expression"
+            )
         if total.rows_seen == 0:
             where = (
                 f"{quoted(self.readers[0].name)} has"
@@ -151,7 +162,7 @@ def collect_file(
     *,
     named: bool = False,
     on_batch: Callable[[int], None] | None = None,
-    batch_hook: BatchHook | None = None,
+    row_filter: RowFilter | None = None,
 ) -> LabelStats:
     """One file's batches of ``columns`` folded into fresh statistics.
 
@@ -160,7 +171,7 @@ def collect_file(
     needs a wider type than the one inferred from its first block, the file is read
     again.  ``named`` puts the file's name in front of its errors (several files are
     read); ``on_batch`` is told the bytes of the file read so far after every batch;
-    ``batch_hook`` transforms each batch before the statistics see it.
+    ``row_filter`` drops the rows that do not pass it before the statistics see them.
     """
     # Each column may widen twice; CSV blocks may grow three times (1 -> 512 MiB).
     declared = declared_classes(_schema(reader))
@@ -168,8 +179,8 @@ def collect_file(
         part = make_stats()
         part.declare(declared)
         try:
-            for batch in reader.batches(columns):
-                part.update(batch if batch_hook is None else batch_hook(batch))
+            for batch, rows in _batches(reader, columns, row_filter):
+                part.update(batch, rows)
                 if on_batch is not None:
                     on_batch(reader.bytes_read)
         except _Widen:
@@ -208,6 +219,34 @@ def expand_target_globs(
     return out
 
 
+def _batches(
+    reader: FileReader, columns: Sequence[str], row_filter: RowFilter | None
+) -> Iterator[tuple[pa.RecordBatch, npt.NDArray[np.int64] | None]]:
+    """Where batches leave a reader: plain text types, the row filter applied.
+
+    With a filter, each batch comes with the positions (in its file) of the rows kept,
+    so that errors still name the right line.
+    """
+    import numpy as np
+    import pyarrow.compute as pc
+
+    from .._arrow import to_numpy, without_views
+
+    if row_filter is None:
+        for batch in reader.batches(columns):
+            yield without_views(batch), None
+        return
+    extra = [c for c in row_filter.columns if c not in columns]
+    start = 0
+    for batch in reader.batches([*columns, *extra]):
+        batch = without_views(batch)
+        keep = pc.fill_null(row_filter.mask(batch), False)
+        rows = np.flatnonzero(to_numpy(keep)) + start
+        start += batch.num_rows
+        if rows.size:
+            yield batch.select(list(columns)).filter(keep), rows
+
+
 def _schema(reader: FileReader) -> pa.Schema | None:
     """The Arrow schema a reader knows before reading (Parquet, Arrow), else None."""
     inner = reader.inner if isinstance(reader, PartitionedReader) else reader
@@ -229,7 +268,7 @@ def _show_columns(names: Sequence[str], limit: int = 30) -> str:
     )
 
 
-def _check_column(name: str, reader: FileReader) -> None:
+def _check_column(name: str, reader: FileReader, role: str = "column") -> None:
     names = reader.column_names
     hits = names.count(name)
     if hits > 1:
@@ -239,8 +278,9 @@ def _check_column(name: str, reader: FileReader) -> None:
         )
     if hits == 1:
         return
+    found = "not found in" if role == "column" else "which is not in"
     message = (
-        f"column {quoted(name)} not found in {quoted(reader.name)}; "
+        f"{role} {quoted(name)}{'' if role == 'column' else ','} {found} {quoted(reader.name)}; "
         f"columns are: {_show_columns(names)}"
     )
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
@@ -258,6 +298,7 @@ def open_dataset(
     delimiter: str | None = None,
     encoding: str | None = None,
     progress: bool | Progress = False,
+    where: str | RowFilter | None = None,
 ) -> Dataset:
     """Open files (or ``"-"`` for standard input) as one data set.
 
@@ -265,6 +306,8 @@ def open_dataset(
     (``year=2024/``) as columns; a glob is every file it matches.  ``progress=True``
     draws a progress bar on standard error when it is a terminal and the read is long
     (:class:`biascalc.progress.ProgressBar`); or pass your own :class:`Progress`.
+    ``where`` is a row filter (``"split == 'train'"``, see :mod:`biascalc.readers._filter`):
+    only the rows that pass it reach the statistics.
 
     >>> ds = open_dataset(["sample_data/wine.csv"])  # doctest: +SKIP
     >>> ds.readers[0].column_names[:2]  # doctest: +SKIP
@@ -279,12 +322,13 @@ def open_dataset(
             delimiter = "\t"
         else:
             raise OptionError(f"--delimiter must be one character, not {delimiter!r}")
+    row_filter = parse_where(where) if isinstance(where, str) else where
     if not paths:
         paths = ["-"]
     readers: list[FileReader] = []
     bases: list[str | None] = []
     cleanup: list[str] = []
-    dataset = Dataset(readers, cleanup)
+    dataset = Dataset(readers, cleanup, row_filter=row_filter)
     try:
         for given in paths:
             for found in _expand(given):
@@ -298,7 +342,8 @@ def open_dataset(
                             f"{'standard input' if name == '<stdin>' else repr(name)} is empty; "
                             "pipe a file into biascalc or pass a path"
                         )
-                readers.append(_open_one(path, name, input_format, delimiter, encoding))
+                reader = _open_one(path, name, input_format, delimiter, encoding)
+                readers.append(found.wrap(reader) if found.wrap is not None else reader)
                 bases.append(found.base)
         readers[:] = with_partitions(readers, bases)
     except BaseException:

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ._common import FileReader
+from ._common import Delegating, FileReader
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -66,30 +66,20 @@ def _typed(value: str | None, integral: bool) -> Value:
 
 
 @dataclass
-class PartitionedReader:
+class PartitionedReader(Delegating):
     """A file's reader with its partition columns appended (one value for every row)."""
 
     inner: FileReader
     values: dict[str, Value]
     integral: dict[str, bool]
+    #: Declared Arrow types of the keys (a Delta table's schema); hive keys have none.
+    types: dict[str, pa.DataType] = field(default_factory=dict)
     column_names: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         own = self.inner.column_names
         self.values = {k: v for k, v in self.values.items() if k not in own}
         self.column_names = [*own, *self.values]
-
-    @property
-    def path(self) -> str:
-        return self.inner.path
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def bytes_read(self) -> int:
-        return self.inner.bytes_read
 
     def batches(self, columns: Sequence[str]) -> Iterator[pa.RecordBatch]:
         import pyarrow as pa
@@ -102,7 +92,9 @@ class PartitionedReader:
             arrays = [
                 batch.column(own.index(c)) if c in own else self._constant(c, n) for c in columns
             ]
-            yield pa.RecordBatch.from_arrays(arrays, names=list(columns))
+            yield pa.RecordBatch.from_arrays(
+                arrays, names=list(columns), metadata=batch.schema.metadata
+            )
 
     def _constant(self, key: str, n: int) -> pa.Array:
         import numpy as np
@@ -111,8 +103,11 @@ class PartitionedReader:
         from .._arrow import from_numpy
 
         value = self.values[key]
+        declared = self.types.get(key)
+        if declared is not None and not pa.types.is_string(declared):
+            return pa.repeat(pa.scalar(value, declared), n)
         if value is None:
-            return pa.nulls(n, pa.int32() if self.integral[key] else pa.string())
+            return pa.nulls(n, pa.int32() if self.integral.get(key) else pa.string())
         if isinstance(value, int):
             return from_numpy(np.full(n, value, dtype=np.int32))
         # Text as a one-entry dictionary: the counts then work on the (all-zero) codes.

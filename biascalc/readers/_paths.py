@@ -17,27 +17,35 @@ import shutil
 import stat
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import DataError
-from ._common import _DATA_SUFFIXES, _sniff_ext, quoted
+from ._common import _DATA_SUFFIXES, FileReader, _sniff_ext, quoted
+from ._folders import folder_files, refuse_nested
 
 _WILDCARDS = "*?["
 
 
 @dataclass(frozen=True)
 class Found:
-    """A file to read, and the folder its hive partition keys are counted from (if any)."""
+    """A file to read, and the folder its hive partition keys are counted from (if any).
+
+    ``wrap``, for a file of a table (Delta), turns the file's reader into the table's view
+    of it (column names, partition values).
+    """
 
     path: str
     base: str | None = None
+    wrap: Callable[[FileReader], FileReader] | None = None
 
 
 def _expand(path: str) -> list[Found]:
     if path == "-":
         return [Found(path)]
     if os.path.isdir(path):
-        return [Found(f, path) for f in _walk(path)]
+        table = folder_files(path)
+        return table if table is not None else [Found(f, path) for f in _walk(path)]
     if any(ch in path for ch in _WILDCARDS) and not os.path.exists(path):
         matches = sorted(p for p in glob.glob(path, recursive=True) if os.path.isfile(p))
         if not matches:
@@ -55,6 +63,7 @@ def _walk(path: str) -> list[str]:
     found: list[str] = []
     other: list[str] = []
     for root, dirs, files in os.walk(path):
+        refuse_nested(root, path)
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
         for f in sorted(files):
             if f.startswith((".", "_")):

@@ -188,6 +188,8 @@ def _header(result: BiasResult, ascii_only: bool, defines_classes: bool = False)
     ]
     if result.source:
         lines.append(f"# source: {names(result.source)}")
+    if result.where is not None:
+        lines.append(f"# where: {names([result.where])}")
     if result.targets:
         lines.append(f"# targets: {names(result.targets)}")
     else:

@@ -50,6 +50,8 @@ def render_table(
     lines = []
     if d["source"]:
         lines.append(f"source      {', '.join(d['source'])}")
+    if d["where"] is not None:
+        lines.append(f"where       {d['where']}")
     if d["targets"]:
         weight = f"   (weights: {d['weight']})" if d["weight"] else ""
         lines.append(f"targets     {', '.join(d['targets'])}{weight}")

@@ -6,9 +6,11 @@ line, as everything biascalc says about the data.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from .._arrow import to_numpy
 from ..errors import DataError
@@ -71,6 +73,18 @@ def _kind_of(arrow_type: pa.DataType) -> Kind:
     raise DataError(f"labels of type {arrow_type} are not supported; use numbers, text or booleans")
 
 
+@dataclass(frozen=True)
+class _Lines:
+    """The line of a batch's row ``i`` in its file: after ``start`` rows, or at ``rows[i]``;
+    the header is line 1."""
+
+    start: int
+    rows: npt.NDArray[np.int64] | None = None
+
+    def __call__(self, i: int) -> int:
+        return (int(self.rows[i]) if self.rows is not None else self.start + i) + 2
+
+
 def _as_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     import pyarrow as pa
 
@@ -79,7 +93,7 @@ def _as_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     return column
 
 
-def _parse_numbers(name: str, arr: pa.Array, offset: int) -> pa.Array:
+def _parse_numbers(name: str, arr: pa.Array, line: _Lines) -> pa.Array:
     """Cast text labels to float64, naming the first value that is not a number."""
     import pyarrow as pa
 
@@ -95,17 +109,17 @@ def _parse_numbers(name: str, arr: pa.Array, offset: int) -> pa.Array:
         except ValueError:
             raise DataError(
                 f"column '{name}' is a regression target but holds the text {text!r} on line "
-                f"{offset + i + 2}; remove or fix that value, or choose a classification --task"
+                f"{line(i)}; remove or fix that value, or choose a classification --task"
             ) from None
     return pa.array([None if t is None else float(t) for t in arr.to_pylist()], pa.float64())
 
 
-def _weights(name: str, column: pa.Array | pa.ChunkedArray, offset: int) -> FloatArray:
+def _weights(name: str, column: pa.Array | pa.ChunkedArray, line: _Lines) -> FloatArray:
     import pyarrow as pa
 
     arr = _as_array(column)
     if _kind_of(arr.type) == "string":
-        arr = _parse_numbers(name, arr, offset)
+        arr = _parse_numbers(name, arr, line)
     if not (
         pa.types.is_integer(arr.type)
         or pa.types.is_floating(arr.type)
@@ -116,7 +130,7 @@ def _weights(name: str, column: pa.Array | pa.ChunkedArray, offset: int) -> Floa
     if arr.null_count:
         i = arr.to_pylist().index(None)
         raise DataError(
-            f"weight column '{name}' is missing (empty, NA or NaN) on line {offset + i + 2}; "
+            f"weight column '{name}' is missing (empty, NA or NaN) on line {line(i)}; "
             "every row needs a weight"
         )
     if pa.types.is_decimal(arr.type):
@@ -126,7 +140,7 @@ def _weights(name: str, column: pa.Array | pa.ChunkedArray, offset: int) -> Floa
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise DataError(
-            f"weight column '{name}' has the value {w[i]} on line {offset + i + 2}; "
+            f"weight column '{name}' has the value {w[i]} on line {line(i)}; "
             "sample weights must be finite and non-negative"
         )
     return w

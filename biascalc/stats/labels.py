@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -10,7 +11,7 @@ import numpy.typing as npt
 
 from .._arrow import from_numpy, to_numpy, validity
 from ..errors import DataError, OptionError
-from .arrays import Kind, _as_array, _kind_of, _merge_kinds, _parse_numbers, _weights
+from .arrays import Kind, _as_array, _kind_of, _Lines, _merge_kinds, _parse_numbers, _weights
 from .counts import CLASS_LIMIT, CountPart, ValueCounts
 from .declared import DeclaredClasses, merge_declared, note_dictionary
 from .lists import ListStats, element_kind, is_list_type, list_part, split_labels
@@ -53,6 +54,8 @@ class StatsSpec:
     max_values: int = MAX_VALUES
     #: Split text labels at this separator into label sets (``--label-sep``).
     label_sep: str | None = None
+    #: The row filter the rows passed (``--where``, as recorded in results), if any.
+    where: str | None = None
 
 
 @dataclass
@@ -174,12 +177,18 @@ class LabelStats:
         stats.n_rows = int(sum(counts))
         return stats
 
-    def update(self, batch: pa.RecordBatch | pa.Table) -> None:
-        """Fold one batch (holding the target and weight columns) into the statistics."""
+    def update(
+        self, batch: pa.RecordBatch | pa.Table, rows: npt.NDArray[np.int64] | None = None
+    ) -> None:
+        """Fold one batch (holding the target and weight columns) into the statistics.
+
+        ``rows``: the position in its file of each row, when rows were filtered out
+        before (``--where``), so that errors name the right line.
+        """
         n = batch.num_rows
         if n == 0:
             return
-        offset = self.rows_seen
+        line = _Lines(self.rows_seen, rows)
         self.rows_seen += n
         columns: list[tuple[pa.Array, np.ndarray[Any, Any] | None]] = []
         keep: npt.NDArray[np.bool_] | None = None  # None: every row has all its labels
@@ -189,7 +198,7 @@ class LabelStats:
                 arr = split_labels(arr, self.spec.label_sep)
             if col.declared is not None:
                 col.declared, col._dictionary = note_dictionary(col.declared, col._dictionary, arr)
-            arr = self._prepare(name, arr, offset)
+            arr = self._prepare(name, arr, line)
             valid = validity(arr)
             values = to_numpy(arr) if _kind_of(arr.type) in ("bool", "integer", "float") else None
             if values is not None and values.dtype.kind == "f":
@@ -209,7 +218,7 @@ class LabelStats:
             columns.append((arr, values))
         w = None
         if self.spec.weight is not None:
-            w = _weights(self.spec.weight, batch.column(self.spec.weight), offset)
+            w = _weights(self.spec.weight, batch.column(self.spec.weight), line)
         n_keep = n if keep is None else int(keep.sum())
         self.n_missing += n - n_keep
         self.n_rows += n_keep
@@ -227,9 +236,9 @@ class LabelStats:
         with np.errstate(over="ignore"):  # an overflowing total is reported later
             self.weight_sum += float(np.sum(w)) if w is not None else n_keep
         for col, (arr, values) in zip(self.columns, columns, strict=True):
-            self._update_column(col, arr, values, w, keep, offset)
+            self._update_column(col, arr, values, w, keep, line)
 
-    def _prepare(self, name: str, arr: pa.Array, offset: int) -> pa.Array:
+    def _prepare(self, name: str, arr: pa.Array, line: _Lines) -> pa.Array:
         """Decode dictionaries and decimals; parse text when the target must be numeric."""
         import pyarrow as pa
 
@@ -242,7 +251,7 @@ class LabelStats:
         if pa.types.is_string_view(arr.type):
             arr = arr.cast(pa.string())
         if self.spec.classes == "never" and _kind_of(arr.type) == "string":
-            arr = _parse_numbers(name, arr, offset)
+            arr = _parse_numbers(name, arr, line)
         if pa.types.is_decimal(arr.type):
             arr = arr.cast(pa.float64())
         return arr
@@ -254,12 +263,12 @@ class LabelStats:
         values: np.ndarray[Any, Any] | None,
         w: FloatArray | None,
         keep: npt.NDArray[np.bool_] | None,
-        offset: int,
+        line: _Lines,
     ) -> None:
         kind = _kind_of(arr.type)
         col.kind = _merge_kinds(col.name, col.kind, kind)
         if kind == "list":
-            self._update_list(col, arr, w, offset)
+            self._update_list(col, arr, w, _kept_lines(line, keep))
             return
         if values is not None:
             y = np.asarray(values, dtype=np.float64)
@@ -269,7 +278,7 @@ class LabelStats:
                 row = int(np.flatnonzero(keep)[i]) if keep is not None else i
                 raise DataError(
                     f"column '{col.name}' has an infinite value ({y[i]}) "
-                    f"on line {offset + row + 2}; "
+                    f"on line {line(row)}; "
                     "remove it or replace it with a finite number or an empty cell"
                 )
             if kind == "float" and col.integral:
@@ -293,11 +302,11 @@ class LabelStats:
             col.counts.add(values if values is not None else arr, w)
 
     def _update_list(
-        self, col: ColumnStats, arr: pa.Array, w: FloatArray | None, offset: int
+        self, col: ColumnStats, arr: pa.Array, w: FloatArray | None, line: Callable[[int], int]
     ) -> None:
         """Label sets: rows per label (once per row); multi-hot: ones per position."""
         element = element_kind(col.name, arr.type, _kind_of)
-        part, labels, label_weights = list_part(col.name, arr, w, element, offset)
+        part, labels, label_weights = list_part(col.name, arr, w, element, line)
         col.lists = _merge_lists(col.lists, part)
         if col.counts is None:
             col.counts = ValueCounts(self.spec.class_limit)
@@ -337,6 +346,12 @@ class LabelStats:
                 f"cannot be merged with those of {list(self.spec.targets)} "
                 f"(weight {self.spec.weight})"
             )
+        if other.spec.where != self.spec.where:
+            raise DataError(
+                f"statistics of rows filtered by {_filter_words(other.spec.where)} cannot be "
+                f"merged with those filtered by {_filter_words(self.spec.where)}; collect every "
+                "part with the same --where"
+            )
         mine, theirs = _collected(self.spec), _collected(other.spec)
         if mine != theirs:
             raise DataError(
@@ -352,10 +367,22 @@ class LabelStats:
         return out
 
 
+def _kept_lines(line: _Lines, keep: npt.NDArray[np.bool_] | None) -> Callable[[int], int]:
+    """The file line of row ``i`` of a batch whose rows with a missing label were dropped."""
+    if keep is None:
+        return line
+    kept = np.flatnonzero(keep)
+    return lambda i: line(int(kept[i]))
+
+
 def _merge_lists(a: ListStats | None, b: ListStats | None) -> ListStats | None:
     if a is None or b is None:
         return b if a is None else a
     return a.merge(b)
+
+
+def _filter_words(where: str | None) -> str:
+    return "no --where" if where is None else f"--where {where!r}"
 
 
 def _is_class_label(col: ColumnStats) -> bool:

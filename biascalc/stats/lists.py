@@ -16,6 +16,7 @@ a fixed-length vector of 0/1, one output per position).  Everything merges.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -175,7 +176,7 @@ class ListStats:
 
 
 def list_part(
-    name: str, arr: pa.Array, weights: FloatArray | None, element: str, offset: int
+    name: str, arr: pa.Array, weights: FloatArray | None, element: str, line: Callable[[int], int]
 ) -> tuple[ListStats, pa.Array, FloatArray | None]:
     """One batch of a list column (no null lists left) -> its ListStats, and the distinct
     elements of each row with their rows' weights (to count rows per label).
@@ -186,7 +187,7 @@ def list_part(
     if flat.values.null_count:
         row = int(flat.rows[np.flatnonzero(~to_numpy(flat.values.is_valid()))[0]])
         raise DataError(
-            f"column '{name}' has a missing value inside the list on line {offset + row + 2}; "
+            f"column '{name}' has a missing value inside the list on line {line(row)}; "
             "remove it (an empty list is a row with no labels)"
         )
     n = len(arr)

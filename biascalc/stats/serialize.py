@@ -142,6 +142,7 @@ def stats_to_dict(stats: LabelStats) -> dict[str, Any]:
             "extra_means": list(spec.extra_means),
             "class_limit": spec.class_limit,
             "label_sep": spec.label_sep,
+            "where": spec.where,
         },
         "n_rows": stats.n_rows,
         "n_missing": stats.n_missing,
@@ -165,6 +166,12 @@ def stats_to_dict(stats: LabelStats) -> dict[str, Any]:
     }
 
 
+def _where(value: object) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"'where' must be text or null, not {type(value).__name__}")
+    return value
+
+
 def stats_from_dict(d: dict[str, Any]) -> LabelStats:
     """The inverse of :func:`stats_to_dict`."""
     if not isinstance(d, dict) or d.get("biascalc_stats") != STATS_FORMAT_VERSION:
@@ -182,6 +189,7 @@ def stats_from_dict(d: dict[str, Any]) -> LabelStats:
             tuple(s["extra_means"]),
             int(s["class_limit"]),
             label_sep=s.get("label_sep"),
+            where=_where(s.get("where")),  # absent in statistics saved before --where
         )
         stats = LabelStats(spec)
         stats.n_rows, stats.n_missing = int(d["n_rows"]), int(d["n_missing"])
