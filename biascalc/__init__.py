@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         result_from_stats,
     )
     from .errors import BiascalcError, ColumnNotFoundError, DataError, OptionError
+    from .images import compute_bias_from_imagefolder, compute_bias_from_masks
     from .options import BiasOptions
     from .result import BiasResult
     from .stats import LabelStats, StatsSpec
@@ -45,6 +46,8 @@ __all__ = [
     "compute_bias",
     "compute_bias_from_counts",
     "compute_bias_from_file",
+    "compute_bias_from_imagefolder",
+    "compute_bias_from_masks",
     "compute_bias_from_prior",
     "compute_bias_from_stats",
     "result_from_stats",
@@ -55,6 +58,8 @@ _WHERE = {
     "compute_bias": "api",
     "compute_bias_from_counts": "api",
     "compute_bias_from_file": "api",
+    "compute_bias_from_imagefolder": "images",
+    "compute_bias_from_masks": "images",
     "compute_bias_from_prior": "api",
     "compute_bias_from_stats": "api",
     "result_from_stats": "api",

@@ -9,6 +9,7 @@ import numpy as np
 
 from .assemble import WEIGHT_COLUMN, result_from_stats
 from .errors import DataError, OptionError
+from .images import IMAGE_FORMATS, compute_bias_from_images
 from .inmemory import to_table
 from .nodata import compute_bias_from_counts, compute_bias_from_prior
 from .options import BiasOptions
@@ -119,6 +120,7 @@ def compute_bias_from_file(
     input_format: str | None = None,
     delimiter: str | None = None,
     encoding: str | None = None,
+    progress: bool = False,
     where: str | None = None,
     **options: Any,
 ) -> BiasResult:
@@ -129,11 +131,23 @@ def compute_bias_from_file(
     ``where`` keeps only the rows that pass a filter such as ``"split == 'train'"``
     (README, "Choosing rows"); ``n_samples`` then counts those rows.  ``options`` are
     the keyword options of :func:`compute_bias`.  When the file has only
-    one column, ``target`` may be omitted.
+    one column, ``target`` may be omitted.  ``input_format="imagefolder"`` or ``"masks"``
+    reads an image data set instead (:mod:`biascalc.images`; no target, weight,
+    delimiter, encoding or where).
 
     >>> compute_bias_from_file("sample_data/wine.csv", "target").classes  # doctest: +SKIP
     (0, 1, 2)
     """
+    if input_format in IMAGE_FORMATS:
+        _refuse_table_options(
+            input_format,
+            target=target,
+            weight=weight,
+            delimiter=delimiter,
+            encoding=encoding,
+            where=where,
+        )
+        return compute_bias_from_images(path, input_format, progress=progress, **options)
     opts = BiasOptions(**options)
     stats, names = collect_file_stats(
         path,
@@ -143,9 +157,21 @@ def compute_bias_from_file(
         delimiter=delimiter,
         encoding=encoding,
         options=opts,
+        progress=progress,
         where=where,
     )
     return result_from_stats(stats, opts, source=names)
+
+
+def _refuse_table_options(input_format: str, **given: object) -> None:
+    used = [f"--{k}" for k, v in given.items() if v]
+    if used:
+        what = "images per class folder" if input_format == "imagefolder" else "pixels per class"
+        verb = "applies" if len(used) == 1 else "apply"
+        raise OptionError(
+            f"{' and '.join(used)} {verb} to label columns, not to --input-format "
+            f"{input_format}, which counts {what}"
+        )
 
 
 def collect_file_stats(
@@ -197,6 +223,8 @@ def compute_bias_from_stats(
     """
     if not stats:
         raise OptionError("no statistics to merge")
+    opts = BiasOptions(**options)
+    opts.refuse_pixel_options("saved statistics")
     parts = [s if isinstance(s, LabelStats) else LabelStats.from_dict(dict(s)) for s in stats]
     merged = parts[0]
     for part in parts[1:]:
@@ -206,7 +234,7 @@ def compute_bias_from_stats(
                 f"statistics of targets {list(merged.spec.targets)}"
             )
         merged = merged.merge(part)
-    return result_from_stats(merged, BiasOptions(**options))
+    return result_from_stats(merged, opts)
 
 
 def collect(

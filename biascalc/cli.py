@@ -40,7 +40,9 @@ LOSS_CHOICES = (
 ACTIVATION_CHOICES = ("identity", "exp", "softplus", "sigmoid")
 VARIANCE_ACTIVATION_CHOICES = ("exp", "softplus")
 FORMAT_CHOICES = ("table", "json", "python", "pytorch", "keras", "jax", "numpy")
-INPUT_FORMATS = ("csv", "tsv", "parquet", "jsonl", "arrow")
+INPUT_FORMATS = ("csv", "tsv", "parquet", "jsonl", "arrow", "imagefolder", "masks")
+#: Input formats that are image data sets (biascalc.images), not tables of labels.
+IMAGE_FORMATS = ("imagefolder", "masks")
 #: -o FILE without --format: the format its extension names.
 OUTPUT_EXTENSIONS = {".json": "json", ".npy": "numpy", ".py": "python"}
 # Options that belong to one loss: (option name, parameter, the loss it needs).
@@ -119,6 +121,8 @@ Examples, one per task:
   biascalc data.csv -t price --loss huber --huber-delta 5      # regression
   biascalc data.csv -t grade --task ordinal                    # ordinal (CORAL)
   biascalc --prior 0.01 --format pytorch                       # no data: a known rate
+  biascalc --input-format imagefolder train/                   # images per class folder
+  biascalc --input-format masks masks/ --num-classes 21        # segmentation pixels
   cat labels.csv | biascalc - -t y
 """
 
@@ -126,7 +130,16 @@ Examples, one per task:
 #: option is in one).  New options join the section a newcomer would look in.
 HELP_SECTIONS: dict[str, tuple[str, ...]] = {
     "Input": ("input_format", "delimiter", "encoding", "where"),
-    "Labels and task": ("targets", "weight", "task", "classes", "positive", "label_sep"),
+    "Labels and task": (
+        "targets",
+        "weight",
+        "task",
+        "classes",
+        "positive",
+        "ignore_index",
+        "num_classes",
+        "label_sep",
+    ),
     "Loss": (
         "loss",
         "huber_delta",
@@ -320,6 +333,21 @@ class SectionedCommand(click.Command):
     help="Split text labels at SEP into label sets (multilabel), e.g. '|'; empty: no labels.",
 )
 @click.option(
+    "--ignore-index",
+    "ignore_index",
+    multiple=True,
+    type=int,
+    metavar="I",
+    help="Label value to skip, as CrossEntropyLoss(ignore_index=I) does (repeatable; "
+    "masks: default 255).",
+)
+@click.option(
+    "--num-classes",
+    type=int,
+    metavar="K",
+    help="Masks: the classes are the ids 0..K-1 (default: the highest id + 1).",
+)
+@click.option(
     "--center", is_flag=True, help="Subtract the mean from softmax biases (symmetric form)."
 )
 @click.option(
@@ -356,7 +384,9 @@ class SectionedCommand(click.Command):
 @click.option(
     "--input-format",
     type=click.Choice(INPUT_FORMATS),
-    help="Input format (default: from the extension or the first bytes; else CSV).",
+    help="Input format (default: from the extension or the first bytes; else CSV); "
+    "imagefolder: PATH/<class>/<image> counts images per class; masks: a folder or glob of "
+    "segmentation masks (PNG L/P/I;16, .npy) counts pixels per class (biascalc[images]).",
 )
 @click.option("--delimiter", metavar="CHAR", help="CSV field delimiter (default: sniffed).")
 @click.option("--encoding", metavar="NAME", help="Text encoding of CSV input (default: utf-8).")
@@ -500,6 +530,7 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
     source = {"--prior": prior, "--counts": counts, "--from-stats": from_stats}
     given = [name for name, value in source.items() if value is not None]
     kw["classes"] = _split_labels(kw.pop("classes"))
+    kw["ignore_index"] = kw.pop("ignore_index") or None
     kw["class_weight"] = _class_weight(kw.pop("class_weight"))
     kw["output_range"] = _output_range(kw.pop("output_range"))
     pos_weight = _numbers("--pos-weight", kw.pop("pos_weight"))
@@ -515,6 +546,15 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
         raise OptionFailure(
             "--engine dask reads PATHs (files, folders, globs); not standard input, "
             "--prior, --counts or --from-stats"
+        )
+    if reading["input_format"] in IMAGE_FORMATS and not given:
+        if save_stats is not None or engine != "local":
+            raise OptionFailure(
+                f"--input-format {reading['input_format']} runs locally and saves no "
+                "statistics; drop --save-stats and --engine"
+            )
+        return api.compute_bias_from_file(
+            list(paths), list(targets) or None, progress=progress, **reading, **kw
         )
     if given:
         if len(given) > 1:

@@ -29,6 +29,7 @@ def compute_bias_from_counts(counts: Mapping[object, int], **options: Any) -> Bi
     -6.35936
     """
     opts = BiasOptions(**options)
+    opts.refuse_pixel_options("--counts")
     if not counts:
         raise OptionError("--counts is empty; give LABEL=N pairs")
     labels = _typed_labels(list(counts))
@@ -52,6 +53,7 @@ def compute_bias_from_prior(prior: float | Sequence[float], **options: Any) -> B
     -4.59512
     """
     opts = BiasOptions(**options)
+    opts.refuse_pixel_options("--prior")
     values = [float(prior)] if isinstance(prior, int | float) else [float(p) for p in prior]
     task = opts.task if opts.task != "auto" else ("binary" if len(values) == 1 else "multiclass")
     if opts.family is not None and opts.task == "auto":

@@ -40,6 +40,9 @@ class BiasOptions:
     ``variance_activation`` is that of the variance of ``gaussian_nll`` / scale of
     ``laplace_nll``; ``logit_adjustment`` is TAU of Menon et al. 2021; ``sampler`` is
     ``"balanced"``, ``"sqrt"`` or ``"power:Q"``.
+    ``ignore_index``: label values to skip, as ``CrossEntropyLoss(ignore_index=...)``
+    skips them; None means the input's default (255 for masks).  ``num_classes``: masks,
+    the classes are the ids 0 .. K-1.  Other inputs refuse both (:meth:`stats_spec`).
     """
 
     task: str = "auto"
@@ -61,10 +64,13 @@ class BiasOptions:
     variance_activation: str | None = None
     logit_adjustment: float | None = None
     sampler: str | None = None
+    ignore_index: tuple[int, ...] | None = None
+    num_classes: int | None = None
     #: Split text labels at this separator into label sets (multilabel), ``--label-sep``.
     label_sep: str | None = None
 
     def __post_init__(self) -> None:
+        self._check_pixel_options()
         if self.task != "auto" and self.task not in TASKS:
             raise OptionError(
                 f"unknown task {self.task!r}; choose auto or one of {', '.join(TASKS)}"
@@ -123,6 +129,37 @@ class BiasOptions:
                 raise OptionError(
                     f"--label-smoothing must be in [0, 1), not {self.label_smoothing}"
                 )
+
+    def _check_pixel_options(self) -> None:
+        if self.ignore_index is not None:
+            values = tuple(self.ignore_index)
+            if not values or not all(_is_int(v) for v in values):
+                raise OptionError(f"--ignore-index takes whole numbers, not {self.ignore_index!r}")
+            object.__setattr__(self, "ignore_index", tuple(int(v) for v in values))
+        k = self.num_classes
+        if k is not None:
+            if not _is_int(k) or k < 1:
+                raise OptionError(f"--num-classes must be a whole number >= 1, not {k!r}")
+            if self.classes is not None and len(tuple(self.classes)) != k:
+                raise OptionError(
+                    f"--classes names {len(tuple(self.classes))} classes but --num-classes is {k}"
+                )
+
+    def refuse_pixel_options(self, what: str) -> None:
+        """--ignore-index and --num-classes apply to masks; ``what`` is the input refusing them."""
+        given = [
+            option
+            for option, value in (
+                ("--ignore-index", self.ignore_index),
+                ("--num-classes", self.num_classes),
+            )
+            if value is not None
+        ]
+        if given:
+            verb = "applies" if len(given) == 1 else "apply"
+            raise OptionError(
+                f"{' and '.join(given)} {verb} to --input-format masks, not to {what}"
+            )
 
     def _check_adjustments(self, family: str | None) -> None:
         pw = self.pos_weight
@@ -313,6 +350,7 @@ class BiasOptions:
     ) -> StatsSpec:
         """What the readers must collect for these options (``where``: the row filter's
         text, recorded with the statistics)."""
+        self.refuse_pixel_options("label columns")
         family = self.family
         classes: Literal["auto", "always", "never"] = "auto"
         if family == "regression":
@@ -332,6 +370,10 @@ class BiasOptions:
             where=where,
             label_sep=self.label_sep,
         )
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
 def _kind_of_labels(classes: Sequence[object]) -> str:

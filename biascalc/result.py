@@ -61,6 +61,7 @@ class BiasResultDict(TypedDict):
     expected_initial_loss: ExpectedLossDict
     explanation: list[str]
     warnings: list[str]
+    median_frequency_weights: list[float | None] | None
 
 
 def _finite(x: float) -> float | None:
@@ -128,6 +129,9 @@ class BiasResult:
     source: tuple[str, ...] | None = None
     #: The row filter (``--where``) the counted rows passed, as given; None: every row.
     where: str | None = None
+    #: Masks: Eigen & Fergus's median-frequency class weights, aligned with ``classes``
+    #: (None for a class with no pixels); see :mod:`biascalc.stats.pixels`.
+    median_frequency_weights: tuple[float | None, ...] | None = None
 
     def to_dict(self) -> BiasResultDict:
         """The JSON object, as plain Python values (what ``--format json`` prints)."""
@@ -173,6 +177,9 @@ class BiasResult:
             },
             "explanation": list(self.explanation),
             "warnings": list(self.warnings),
+            "median_frequency_weights": None
+            if self.median_frequency_weights is None
+            else [None if w is None else _finite(w) for w in self.median_frequency_weights],
         }
 
     def to_json(self, indent: int | None = 2) -> str:

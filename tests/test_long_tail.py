@@ -465,3 +465,21 @@ def test_installed_command_with_the_new_options(
     np.testing.assert_allclose(d["bias"], np.log(np.sqrt(n) / np.sqrt(n).sum()), rtol=1e-12)
     bad = run_installed(path, "-t", "y", "--sampler", "sqrt", "--logit-adjustment", "1")
     assert bad.returncode == 2 and bad.stderr.startswith("Error: ") and not bad.stdout
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sampler_with_class_weights(weighted: bool) -> None:
+    y = RNG.choice(5, size=N, p=LONG_TAIL)
+    s = sample_weights(weighted)
+    rw = sampler_row_weights(y, 0.5, 5) * (1.0 if s is None else s)
+    cw = np.array([0.5, 1.0, 1.0, 2.0, 4.0])
+    r = compute_bias(y, sampler="sqrt", class_weight=dict(enumerate(cw)), sample_weight=s)
+    best = minimise(lambda b: cross_entropy(y, b, rw, cw), 5)
+    np.testing.assert_allclose(r.bias - r.bias.mean(), best - best.mean(), atol=1e-6)
+    yt, wt, rt = torch.as_tensor(y), torch.as_tensor(cw), torch.as_tensor(rw)
+    torch_check(
+        r,
+        lambda out: (
+            (F.cross_entropy(out, yt, weight=wt, reduction="none") * rt).sum() / (wt[yt] * rt).sum()
+        ),
+    )

@@ -116,16 +116,30 @@ def _bias_items(result: BiasResult) -> list[str]:
 _NEUTRAL_PARAMETERS = frozenset({"center", "sampler", "output_range"})
 
 
-def _loss_name(table: dict[str, str], result: BiasResult) -> str | None:
+def _loss_name(
+    table: dict[str, str], result: BiasResult, ignore_keyword: str | None = None
+) -> str | None:
     """The framework's spelling of the loss, or None when it cannot say it exactly (a loss
-    or a parameter such as pos_weight that the table does not know)."""
+    or a parameter such as pos_weight that the table does not know).
+
+    ``ignore_keyword``: how the framework names ``ignore_index`` (masks), e.g.
+    ``ignore_class`` in Keras; one value is appended as that keyword argument.
+    """
     spelling = table.get(result.loss)
     if spelling is None:
         return None
+    parameters = dict(result.loss_parameters)
+    ignore = parameters.pop("ignore_index", None)
     fields = {name for _, name, _, _ in string.Formatter().parse(spelling) if name}
-    if set(result.loss_parameters) - fields - _NEUTRAL_PARAMETERS:
+    if set(parameters) - fields - _NEUTRAL_PARAMETERS:
         return None
-    return spelling.format(**result.loss_parameters)
+    spelling = spelling.format(**parameters)
+    if ignore is None:
+        return spelling
+    if ignore_keyword is None or not isinstance(ignore, int) or not spelling.endswith(")"):
+        return None
+    call, sep = spelling[:-1], "" if spelling.endswith("()") else ", "
+    return f"{call}{sep}{ignore_keyword}={ignore!r})"
 
 
 def _training_notes(result: BiasResult, layer: str) -> list[str]:
@@ -192,7 +206,7 @@ def _header(result: BiasResult, ascii_only: bool, defines_classes: bool = False)
         lines.append(f"# where: {names([result.where])}")
     if result.targets:
         lines.append(f"# targets: {names(result.targets)}")
-    else:
+    elif not result.source:
         lines.append("# from given class probabilities or counts, no data")
     if result.weight is not None:
         lines.append(f"# weight: {names([result.weight])}")
@@ -296,7 +310,7 @@ def render_pytorch(result: BiasResult, *, layer: str = "layer", **context: Any) 
         raise OptionError(f"layer must be a Python name such as model.head, not {layer!r}")
     n = len(result.bias)
     lines = _header(result, _ascii_only(context))
-    loss = _loss_name(_TORCH_LOSS, result)
+    loss = _loss_name(_TORCH_LOSS, result, "ignore_index")
     activated = result.task == "regression" and result.activation != "identity"
     if loss is not None and not (activated and result.loss in _ACTIVATED_LOSSES):
         lines.append(f"# {layer} outputs the raw scores that {loss} takes.")
@@ -326,7 +340,7 @@ def render_keras(result: BiasResult, **context: Any) -> str:
     n = len(result.bias)
     activation = _KERAS_ACTIVATION.get(result.activation) if result.task == "regression" else None
     dense_args = f"{n}" + (f', activation="{activation}"' if activation else "")
-    loss = _loss_name(_KERAS_LOSS, result)
+    loss = _loss_name(_KERAS_LOSS, result, "ignore_class")
     lines = [
         *_header(result, _ascii_only(context)),
         "import keras",

@@ -64,6 +64,8 @@ def render_table(
         lines.append("rows        none (probabilities given)")
     else:
         rows = f"rows        {d['n_samples']:,} used, {d['n_missing']:,} missing"
+        if d["median_frequency_weights"] is not None:  # masks: a row is a pixel
+            rows = f"pixels      {d['n_samples']:,} used, {d['n_missing']:,} ignored"
         if d["weight_sum"] is not None:
             rows += f", total weight {d['weight_sum']:,.6g}"
         lines.append(rows)
@@ -136,6 +138,9 @@ def _class_rows(d: Any, unicode: bool) -> list[str]:
     head = ["label" if task == "multilabel" else "class", "count", share, "", "", ""]
     if task != "ordinal":
         head[4] = "bias"
+    balancing = d["median_frequency_weights"]
+    if balancing is not None:
+        head[5] = "median-freq weight"
     training = d.get("training_priors")
     body = []
     for i, (c, n, p) in enumerate(zip(classes, counts, priors, strict=True)):
@@ -150,6 +155,8 @@ def _class_rows(d: Any, unicode: bool) -> list[str]:
             b = _num(bias[i])
         label = str(c) if task == "multilabel" else _label(c)
         count = "-" if n is None else f"{n:,}"
+        if balancing is not None:
+            note = _num(balancing[i]) + (f"  {note}" if note else "")
         body.append([label, count, f"{100 * p:.2f}%", _bar(p, unicode), b, note])
         if training is not None:
             body[-1].insert(3, f"{100 * training[i]:.2f}%")
@@ -159,7 +166,12 @@ def _class_rows(d: Any, unicode: bool) -> list[str]:
     if len(classes) > MAX_ROWS:
         out.append(f"  ... {len(classes) - MAX_ROWS:,} more classes (see --format json)")
     if task == "multilabel":
-        out.append("  (count and share: rows with the label: a 1 in its column, or in the list)")
+        unit = (
+            "pixels of the class"
+            if balancing is not None
+            else "rows with the label (a 1 in its column, or in the list)"
+        )
+        out.append(f"  (count and share: {unit})")
     if task == "ordinal":
         out += ["", *_output_rows(d["outputs"], bias, "P(y {})")]
     return out
