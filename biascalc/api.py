@@ -59,6 +59,7 @@ def compute_bias(
     vocab_size: int | None = None,
     ignore_index: Sequence[int] | None = None,
     smoothing: float = 0.0,
+    label_sep: str | None = None,
 ) -> BiasResult:
     """Compute the output-layer bias for labels held in memory.
 
@@ -99,6 +100,7 @@ def compute_bias(
         vocab_size=vocab_size,
         ignore_index=None if ignore_index is None else tuple(ignore_index),
         smoothing=smoothing,
+        label_sep=label_sep,
     )
     if options.task == "tokens":
         if sample_weight is not None:

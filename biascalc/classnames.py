@@ -1,8 +1,9 @@
-"""Declared class names and order: what tasks.py asks of a column's declaration.
+"""Class names for tasks.py: declared classes, how values are shown, stray text.
 
 tasks.py decides where the class order comes from (the data, the column's declared
 categories, its ClassLabel names, ``--classes``); these helpers read the declaration
-(:class:`~biascalc.stats.declared.DeclaredClasses`) and word the reasons and warnings.
+(:class:`~biascalc.stats.declared.DeclaredClasses`), word the reasons and warnings, and
+refuse a numeric column with a few typos read as text.
 """
 
 from __future__ import annotations
@@ -116,3 +117,34 @@ def absent_warning(absent: Sequence[object]) -> str:
     if len(absent) == 1:
         return f"class {show(absent[0])} has no rows in the data"
     return f"{len(absent)} classes have no rows in the data: {format_values(absent)}"
+
+
+def refuse_stray_text(name: str, values: Sequence[object], counts: Sequence[int]) -> None:
+    """A numeric column with a few typos is read as text; say so instead of guessing.
+
+    Triggers when at least two distinct values are numbers and the rest are at most three
+    values on under 1 % of the rows: '12..5' in a price column, 'abc' in a 0/1 column.
+    """
+    text: list[tuple[object, int]] = []
+    for v, c in zip(values, counts, strict=True):
+        if not _is_number(v):
+            text.append((v, c))
+            if len(text) > 3:
+                return  # real text labels: stop early (a vocabulary has 100,000 of them)
+    numbers = len(values) - len(text)
+    rows = sum(counts)
+    if numbers >= 2 and 0 < len(text) <= 3 and sum(c for _, c in text) < 0.01 * rows:
+        shown = ", ".join(repr(v) for v, _ in text)
+        raise DataError(
+            f"column '{name}' holds numbers except {sum(c for _, c in text)} row(s) with text "
+            f"({shown}); fix or empty those cells, or pass --task multiclass to treat every "
+            "value as a class label"
+        )
+
+
+def _is_number(value: object) -> bool:
+    try:
+        float(str(value))
+    except ValueError:
+        return False
+    return True

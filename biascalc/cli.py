@@ -154,6 +154,7 @@ HELP_SECTIONS: dict[str, tuple[str, ...]] = {
         "ignore_index",
         "num_classes",
         "vocab_size",
+        "label_sep",
     ),
     "Loss": (
         "loss",
@@ -226,7 +227,8 @@ class SectionedCommand(click.Command):
     "targets",
     multiple=True,
     metavar="COL",
-    help="Label column (repeat for several). May be omitted when the file has one column.",
+    help="Label column (repeat for several; 'tag_*' selects every matching column). May be "
+    "omitted when the file has one column.",
 )
 @click.option("-w", "--weight", metavar="COL", help="Column of sample weights.")
 @click.option(
@@ -355,6 +357,11 @@ class SectionedCommand(click.Command):
 )
 @click.option(
     "--positive", metavar="LABEL", help="The positive class of a binary task (default: the last)."
+)
+@click.option(
+    "--label-sep",
+    metavar="SEP",
+    help="Split text labels at SEP into label sets (multilabel), e.g. '|'; empty: no labels.",
 )
 @click.option(
     "--ignore-index",
@@ -568,18 +575,18 @@ def _compute(ctx: click.Context, paths: Sequence[str], targets: Sequence[str], *
         raise OptionFailure(
             "--explain applies to --format table only; JSON always has 'explanation'"
         )
-    from .render import render
+    from .render import BINARY_FORMATS, render
 
+    result = _compute_result(paths, targets, kw)
     _emit(
-        render(
-            _compute_result(paths, targets, kw),
-            fmt,
-            unicode=_can_encode("\u2588\u2014"),
-            layer=layer,
-            explain=explain,
-        ),
+        render(result, fmt, unicode=_can_encode("\u2588\u2014"), layer=layer, explain=explain),
         output,
     )
+    if fmt in BINARY_FORMATS:
+        # A .npy file holds only numbers: say on stderr which output each one is for.
+        from .render.numpy import describe_outputs
+
+        click.echo(describe_outputs(result), err=True)
 
 
 def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, Any]) -> Any:
@@ -630,11 +637,20 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
     if given:
         if len(given) > 1:
             raise OptionFailure(f"give one of {', '.join(source)}, not {' and '.join(given)}")
-        if paths or targets or reading["weight"] or reading["where"] or tokens or save_stats:
+        if (
+            paths
+            or targets
+            or reading["weight"]
+            or reading["where"]
+            or tokens
+            or save_stats
+            or kw["label_sep"]
+        ):
             raise OptionFailure(
                 f"{given[0]} replaces the data; do not give a PATH, --target, --weight, "
-                "--where, --tokens or --save-stats with it"
+                "--where, --tokens, --label-sep or --save-stats with it"
             )
+        kw.pop("label_sep")
         if prior is not None:
             return api.compute_bias_from_prior(prior if len(prior) > 1 else prior[0], **kw)
         if counts is not None:

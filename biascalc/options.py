@@ -72,6 +72,8 @@ class BiasOptions:
     num_classes: int | None = None
     vocab_size: int | None = None
     smoothing: float = 0.0
+    #: Split text labels at this separator into label sets (multilabel), ``--label-sep``.
+    label_sep: str | None = None
 
     def __post_init__(self) -> None:
         self._check_pixel_options()
@@ -118,6 +120,7 @@ class BiasOptions:
             raise OptionError("--logit-adjustment must be a finite number")
         self._check_adjustments(family)
         self._check_tokens()
+        self._check_label_sep(family)
         # Build the loss once to validate its parameters (when it is already known).
         probe = self.loss if self.loss != "auto" else DEFAULT_LOSS.get(self.task)
         if probe is not None:
@@ -264,6 +267,20 @@ class BiasOptions:
         ignore = DEFAULT_IGNORE_INDEX if self.ignore_index is None else self.ignore_index
         return TokenSpec(target, self.vocab_size, ignore, dtype)
 
+    def _check_label_sep(self, family: str | None) -> None:
+        if self.label_sep is None:
+            return
+        if not isinstance(self.label_sep, str) or not self.label_sep:
+            raise OptionError("--label-sep must be a non-empty string such as '|' or ';'")
+        if self.task not in ("auto", "multilabel") or family not in (None, "binary"):
+            raise OptionError(
+                "--label-sep splits each cell into a set of labels, a multilabel target; "
+                "it does not fit "
+                + (f"--task {self.task}" if self.task not in ("auto", "multilabel") else "the loss")
+            )
+        if self.positive is not None:
+            raise OptionError("--positive does not apply to --label-sep (multilabel) targets")
+
     @property
     def family(self) -> str | None:
         """'regression', 'binary' (incl. multilabel), 'multiclass', 'ordinal', or None."""
@@ -400,7 +417,15 @@ class BiasOptions:
         if self.loss != "auto" and family == "regression":
             loss = self.make_loss(self.loss)
             keep_values, extra = loss.needs_values(), loss.extra_means()
-        return StatsSpec(tuple(targets), weight, classes, keep_values, tuple(extra), where=where)
+        return StatsSpec(
+            tuple(targets),
+            weight,
+            classes,
+            keep_values,
+            tuple(extra),
+            where=where,
+            label_sep=self.label_sep,
+        )
 
 
 def _is_int(value: object) -> bool:

@@ -44,6 +44,7 @@ from .classnames import (
     format_values,
     is_ordered,
     label_kind,
+    refuse_stray_text,
     refuse_unknown,
     show,
 )
@@ -96,6 +97,10 @@ def decide_task(
     None when the loss is automatic.
     """
     cols = stats.columns
+    if any(c.kind == "list" for c in cols):  # label sets or multi-hot rows: multilabel
+        from .labelsets import decide_label_sets
+
+        return decide_label_sets(stats, task, family, classes, positive)
     reason = ""
     if task != "auto":
         reason = f"--task {task} given"
@@ -137,7 +142,7 @@ def decide_task(
         )
     if task not in ("binary", "multiclass", "ordinal"):
         raise OptionError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
-    return _classify(col, task, reason, classes, positive)
+    return _classify(col, task, reason, classes, positive, stats.n_missing)
 
 
 def _refuse_class_options(decision: TaskDecision, classes: object, positive: object) -> None:
@@ -168,7 +173,7 @@ def _detect_single(col: ColumnStats) -> tuple[Task, str]:
         if values is None:
             raise DataError(_too_many_classes(col))
         assert counted is not None
-        _refuse_stray_text(col.name, values, counted[1].tolist())
+        refuse_stray_text(col.name, values, counted[1].tolist())
         return (
             "multiclass",
             f"text labels with {len(values)} distinct values {format_values(values)}",
@@ -199,37 +204,6 @@ def _too_many_classes(col: ColumnStats) -> str:
         f"classes; {numeric}count the classes elsewhere and pass them with --counts "
         "(compute_bias_from_counts), or check that this is the label column"
     )
-
-
-def _refuse_stray_text(name: str, values: Sequence[object], counts: Sequence[int]) -> None:
-    """A numeric column with a few typos is read as text; say so instead of guessing.
-
-    Triggers when at least two distinct values are numbers and the rest are at most three
-    values on under 1 % of the rows: '12..5' in a price column, 'abc' in a 0/1 column.
-    """
-    text: list[tuple[object, int]] = []
-    for v, c in zip(values, counts, strict=True):
-        if not _is_number(v):
-            text.append((v, c))
-            if len(text) > 3:
-                return  # real text labels: stop early (a vocabulary has 100,000 of them)
-    numbers = len(values) - len(text)
-    rows = sum(counts)
-    if numbers >= 2 and 0 < len(text) <= 3 and sum(c for _, c in text) < 0.01 * rows:
-        shown = ", ".join(repr(v) for v, _ in text)
-        raise DataError(
-            f"column '{name}' holds numbers except {sum(c for _, c in text)} row(s) with text "
-            f"({shown}); fix or empty those cells, or pass --task multiclass to treat every "
-            "value as a class label"
-        )
-
-
-def _is_number(value: object) -> bool:
-    try:
-        float(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 def _num(x: float) -> str:
@@ -275,6 +249,7 @@ def _classify(
     reason: str,
     classes: Sequence[object] | None,
     positive: object | None,
+    n_missing: int = 0,
 ) -> TaskDecision:
     found = counted(col)
     if found is None and col.counts is not None and col.counts.overflowed:
@@ -347,6 +322,12 @@ def _classify(
         for v, c, w in zip(seen, seen_counts, seen_weights, strict=True):
             counts[index[v]] += c
             weights[index[v]] += w
+    if classes is None and declared is None and col.kind == "string":
+        from .labelsets import joined_labels_hint
+
+        hint = joined_labels_hint(col.name, seen, seen_counts.tolist(), n_missing)
+        if hint is not None:
+            warnings.append(hint)
     absent = [order[i] for i in np.flatnonzero(counts == 0)]
     if absent:
         warnings.append(absent_warning(absent))

@@ -334,6 +334,45 @@ def test_dask_engine_reads_a_mixed_folder_whole(client: Any, tmp_path: Path) -> 
     assert len(names) == 3
 
 
+def test_list_columns_through_the_dask_engine(client: Any, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from biascalc.api import collect_file_stats, result_from_stats
+
+    rows = [["a", "b"], [], None, ["b"], ["c", "c"]] * 40
+    for i in range(3):  # three files: three partial statistics merged on the workers
+        pq.write_table(pa.table({"tags": pa.array(rows[i::3])}), tmp_path / f"p{i}.parquet")
+    (tmp_path / "joined.csv").write_text("id,y\n1,a|b\n2,\n3,b\n", encoding="utf-8")
+    for paths, target, opts in (
+        ([str(tmp_path / f"p{i}.parquet") for i in range(3)], "tags", {}),
+        ([str(tmp_path / "joined.csv")], "y", {"label_sep": "|"}),
+    ):
+        options = biascalc.BiasOptions(**opts)
+        local, _ = collect_file_stats(paths, target, options=options)
+        dask, _ = collect_path_stats(
+            paths, target, options=options, scheduler=client.scheduler.address
+        )
+        _assert_same(result_from_stats(dask, options), result_from_stats(local, options))
+    got = result_from_stats(
+        collect_path_stats(
+            [str(tmp_path / f"p{i}.parquet") for i in range(3)],
+            "tags",
+            scheduler=client.scheduler.address,
+        )[0],
+        biascalc.BiasOptions(),
+    )
+    used = [r for r in rows if r is not None]
+    assert got.classes == ("a", "b", "c")
+    assert got.counts == tuple(sum(lab in r for r in used) for lab in "abc")
+
+
+def test_glob_target_on_a_dask_frame(frame: Any) -> None:
+    got = compute_bias(frame, "tag_*")
+    assert got.targets == ("tag_a", "tag_b")
+    _assert_same(got, _local(["tag_a", "tag_b"], False))
+
+
 def test_where_filters_each_partition(frame: Any) -> None:
     expr = "stars >= 3 and species != 'dog' or clicked == True"
     keep = ((FRAME["stars"] >= 3) & (FRAME["species"] != "dog")) | FRAME["clicked"]

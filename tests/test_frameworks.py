@@ -61,6 +61,8 @@ CASES = [
         "multilabel_tags.csv",
         tuple(f"tag_{t}" for t in ("sports", "tech", "science")),
     ),
+    # One list column of label sets (weighted): one sigmoid output per distinct label.
+    Case("multilabel-from-list", None, ("tags",), weight="w"),
     Case("mse", "diabetes.csv", ("target",)),
     Case("mse-two-targets-weighted", None, ("height", "mass"), {"loss": "mse"}, weight="w"),
     Case("huber", "diabetes.csv", ("target",), {"loss": "huber", "huber_delta": 5.0}),
@@ -77,6 +79,15 @@ def _synthetic() -> pd.DataFrame:
             "height": rng.normal(170.0, 9.0, n),
             "mass": rng.gamma(4.0, 18.0, n),
             "w": rng.uniform(0.2, 3.0, n),
+            # Label sets, some empty (rows with no labels), 'rare' in few of them.
+            "tags": [
+                sorted(rng.choice(["cat", "dog", "owl", "rare"], k, replace=False, p=p).tolist())
+                for k, p in zip(
+                    rng.choice(4, n, p=[0.2, 0.4, 0.3, 0.1]),
+                    [[0.45, 0.35, 0.17, 0.03]] * n,
+                    strict=True,
+                )
+            ],
         }
     )
 
@@ -117,6 +128,13 @@ def encoded_labels(result: BiasResult, frame: pd.DataFrame) -> FloatArray:
         assert result.classes is not None
         index = {label: i for i, label in enumerate(result.classes)}
         return np.array([index[v] for v in frame[result.targets[0]].tolist()], dtype=np.float64)
+    if result.task == "multilabel" and result.targets == ("tags",):
+        # A list column: the multi-hot matrix in the order of the outputs biascalc names.
+        assert result.classes is not None
+        return np.array(
+            [[label in set(row) for label in result.classes] for row in frame["tags"]],
+            dtype=np.float64,
+        )
     return frame[list(result.targets)].to_numpy(np.float64)
 
 
@@ -339,7 +357,10 @@ def jax() -> Any:
 
 
 JAX_CASES = [
-    c for c in CASES if c.id in {"binary-weighted", "multiclass", "multilabel", "mse", "poisson"}
+    c
+    for c in CASES
+    if c.id
+    in {"binary-weighted", "multiclass", "multilabel", "multilabel-from-list", "mse", "poisson"}
 ]
 
 

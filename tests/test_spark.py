@@ -44,17 +44,24 @@ COLUMNS: dict[str, list[Any]] = {
     "tag_a": RNG.integers(0, 2, N).tolist(),
     "tag_b": (RNG.random(N) < 0.1).astype(int).tolist(),
     "w": (RNG.random(N) + 0.05).tolist(),
+    # Label sets (some empty, some null, some repeating a label), multi-hot rows, joined text.
+    "tags": [RNG.choice(["x", "y", "z"], int(RNG.integers(0, 4))).tolist() for _ in range(N)],
+    "hot": [(RNG.random(3) < [0.2, 0.5, 0.9]).astype(int).tolist() for _ in range(N)],
+    "joined": ["|".join(RNG.choice(["p", "q", "r"], int(RNG.integers(0, 3)))) for _ in range(N)],
 }
 class_of_row = RNG.choice(3, N, p=[0.6, 0.3, 0.1])
 for _k, _name in enumerate(["oh_a", "oh_b", "oh_c"]):  # one-hot: multiclass, as locally
     COLUMNS[_name] = np.equal(class_of_row, _k).astype(int).tolist()
+for i in range(0, N, 89):
+    COLUMNS["tags"][i] = None
+    COLUMNS["hot"][i] = [1, 1, 1]  # repeats: the equal-length 0/1 rows read as multi-hot
 for i in range(0, N, 97):  # missing labels: null and NaN
     COLUMNS["price"][i] = None if i % 2 else math.nan
     COLUMNS["species"][i] = None
 SCHEMA = (
     "clicked boolean, y01 long, species string, stars int, count long, half double, "
-    "price double, visits long, tag_a long, tag_b long, w double, oh_a long, oh_b long, "
-    "oh_c long"
+    "price double, visits long, tag_a long, tag_b long, w double, tags array<string>, "
+    "hot array<long>, joined string, oh_a long, oh_b long, oh_c long"
 )
 
 CASES = [
@@ -70,6 +77,9 @@ CASES = [
     (["tag_a", "tag_b"], {}),
     (["oh_a", "oh_b", "oh_c"], {}),
     (["oh_a", "oh_b", "oh_c"], {"task": "multilabel"}),
+    ("tags", {}),
+    ("hot", {}),
+    ("joined", {"label_sep": "|"}),
 ]
 
 
@@ -189,6 +199,22 @@ def test_errors(spark: Any, frame: Any) -> None:
     empty = spark.createDataFrame([(None,)], "y double")
     with pytest.raises(DataError, match="no rows with a label"):
         compute_bias(empty, "y")
+
+
+def test_glob_target_selects_the_matching_columns(frame: Any) -> None:
+    _assert_same(compute_bias(frame, "tag_*"), _local(["tag_a", "tag_b"], False))
+
+
+def test_list_columns_are_label_sets_or_multi_hot(frame: Any) -> None:
+    got = compute_bias(frame, "tags", weight="w")
+    used = [i for i, r in enumerate(COLUMNS["tags"]) if r is not None]
+    w = np.array(COLUMNS["w"])
+    share = [sum(w[i] for i in used if lab in COLUMNS["tags"][i]) / w[used].sum() for lab in "xyz"]
+    assert got.classes == ("x", "y", "z") and got.n_missing == N - len(used)
+    np.testing.assert_allclose(got.priors, share, rtol=1e-12)
+    hot = compute_bias(frame, "hot")
+    assert hot.outputs == ("hot[0]", "hot[1]", "hot[2]")
+    np.testing.assert_allclose(hot.priors, np.mean(COLUMNS["hot"], axis=0), rtol=1e-12)
 
 
 def _kept(expr_keep: list[bool], target: str) -> Any:

@@ -115,8 +115,11 @@ def collect_stats(
     need order statistics, each column's values are a sketch (its points and weights).
     """
     opts = options or BiasOptions()
+    from ..readers import expand_target_globs
+
     row_filter = parse_where(where) if isinstance(where, str) else where
     targets = [target] if isinstance(target, str) else list(target)
+    targets = expand_target_globs(targets, [str(c) for c in frame.columns], "the DataFrame", weight)
     columns = [*targets, *([weight] if weight else [])]
     read = [*columns, *(c for c in (row_filter.columns if row_filter else ()) if c not in columns)]
     missing = [c for c in read if c not in frame.columns]

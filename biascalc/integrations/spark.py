@@ -34,6 +34,7 @@ from ..stats import (
     ValueCounts,
 )
 from ..stats.sketch import SketchStore
+from ._spark_lists import ListTarget, split_text
 
 try:
     from pyspark.sql import Column
@@ -106,10 +107,13 @@ def collect_stats(
 ) -> LabelStats:
     """The :class:`LabelStats` of a Spark DataFrame's label column(s), from aggregates."""
     opts = options or BiasOptions()
+    from ..readers import expand_target_globs
+
     row_filter = None if where is None else parse_where(where)
-    targets = [target] if isinstance(target, str) else list(target)
-    spec = opts.stats_spec(targets, weight, None if row_filter is None else row_filter.text)
     types = {f.name: f.dataType for f in frame.schema.fields}
+    targets = [target] if isinstance(target, str) else list(target)
+    targets = expand_target_globs(targets, list(types), "the DataFrame", weight)
+    spec = opts.stats_spec(targets, weight, None if row_filter is None else row_filter.text)
     named = [*targets, *([weight] if weight else []), *(row_filter.columns if row_filter else ())]
     missing = [c for c in dict.fromkeys(named) if c not in types]
     if missing:
@@ -182,8 +186,16 @@ class _Target:
 
     def __init__(self, name: str, dtype: Any, spec: StatsSpec) -> None:
         self.name, self.spec = name, spec
-        self.kind = _kind(name, dtype)
         self.raw = _col(name)
+        self.lists: ListTarget | None = None
+        if isinstance(dtype, T.ArrayType) or (
+            spec.label_sep is not None and not isinstance(dtype, T.NullType)
+        ):
+            if not isinstance(dtype, T.ArrayType):
+                self.raw = split_text(self.raw, spec.label_sep or "")
+            self.lists = ListTarget(name, self.raw, dtype)
+            dtype = T.NullType()  # no moments: the kind is 'list'
+        self.kind: Kind = "list" if self.lists is not None else _kind(name, dtype)
         self.parsed = self.kind == "string" and spec.classes == "never"
         if self.parsed:  # a regression loss on text: the local reader parses numbers too
             self.kind = "float"
@@ -208,6 +220,8 @@ class _Target:
         self.example: float | None = None
 
     def aggregates(self, keep: Column, w: Column) -> list[Column]:
+        if self.lists is not None:
+            return self.lists.aggregates(keep, w)
         i = self.name
         out = []
         if self.parsed:
@@ -232,6 +246,9 @@ class _Target:
         return out
 
     def check(self, row: dict[str, Any]) -> None:
+        if self.lists is not None:
+            self.lists.check(row)
+            return
         i = self.name
         if self.parsed and row[f"text {i}"] is not None:
             raise DataError(
@@ -249,6 +266,8 @@ class _Target:
             self.integral, self.example = False, float(row[f"example {i}"])
 
     def column_stats(self, frame: Any, keep: Column, w: Column, wsum: float) -> ColumnStats:
+        if self.lists is not None:
+            return self.lists.column_stats(frame, keep, w, self.spec.class_limit)
         col = ColumnStats(self.name, self.kind, integral=self.integral)
         col.non_integral_example = self.example
         if self.y is not None:

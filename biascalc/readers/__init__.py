@@ -38,7 +38,7 @@ from ._common import (
     quoted,
 )
 from ._csv import CsvReader
-from ._dataset import Dataset, collect_file, open_dataset
+from ._dataset import Dataset, collect_file, expand_target_globs, open_dataset
 from ._features import declared_classes
 from ._filter import RowFilter, parse_where
 from ._partitions import PartitionedReader
@@ -61,6 +61,7 @@ __all__ = [
     "collect_file",
     "declared_classes",
     "escaped",
+    "expand_target_globs",
     "open_dataset",
     "parse_where",
     "quoted",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import os
 import re
 import threading
@@ -97,6 +98,7 @@ class Dataset:
                     f"{quoted(first.name)} has {len(first.column_names)} columns ({shown}); "
                     "say which holds the labels with --target"
                 )
+        targets = expand_target_globs(targets, first.column_names, first.name, weight)
         wanted = [*targets, *([weight] if weight else [])]
         for reader in self.readers:
             for name in wanted:
@@ -222,6 +224,30 @@ def collect_file(
     raise DataError(  # pragma: no cover
         f"could not settle the column types of {quoted(reader.name)}"
     )
+
+
+def expand_target_globs(
+    targets: Sequence[str], columns: Sequence[str], where: str, weight: str | None = None
+) -> list[str]:
+    """``-t 'tag_*'``: a target with shell-style wildcards is every matching column, in the
+    order of ``columns`` (the weight column excluded); a name that is a column is itself.
+
+    >>> expand_target_globs(["tag_*"], ["id", "tag_b", "tag_a", "w"], "f.csv")
+    ['tag_b', 'tag_a']
+    """
+    out: list[str] = []
+    for target in targets:
+        if target in columns or not any(ch in target for ch in "*?["):
+            out.append(target)
+            continue
+        hits = [c for c in columns if fnmatch.fnmatchcase(c, target) and c != weight]
+        if not hits:
+            raise ColumnNotFoundError(
+                f"--target {quoted(target)} matches no column of {quoted(where)}; "
+                f"columns are: {_show_columns(columns)}"
+            )
+        out += hits
+    return out
 
 
 def _fold(

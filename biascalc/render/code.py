@@ -16,6 +16,7 @@ from __future__ import annotations
 import keyword
 import math
 import string
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -256,7 +257,10 @@ def _classes_comment(result: BiasResult, ascii_only: bool, defines_classes: bool
     """What each output unit means, for classification results."""
     assert result.classes is not None
     if result.task == "multilabel":
-        return ["# One logit per target, in the order of the targets."]
+        # The outputs are the target columns, or the labels of one list column: name them.
+        if defines_classes:
+            return ["# One logit per label, in the order of CLASSES."]
+        return [f"# One logit per label, in this order: {_named(result.outputs, ascii_only)}"]
     if result.task == "binary" and len(result.bias) == 1:
         return [f"# The output is the logit of class {_literal(result.classes[-1], ascii_only)}."]
     if result.task == "tokens":
@@ -266,10 +270,7 @@ def _classes_comment(result: BiasResult, ascii_only: bool, defines_classes: bool
             return ["# One logit per class, in the order of CLASSES."]
         # Snippets without a CLASSES list still say which output is which class; labels
         # are repr() literals, so none can end the comment.
-        shown = ", ".join(_literal(c, ascii_only) for c in result.classes[:_MAX_NAMED])
-        extra = len(result.classes) - _MAX_NAMED
-        more = f", ... ({extra} more: --format python or json lists them all)" if extra > 0 else ""
-        return [f"# One logit per class, in this order: {shown}{more}"]
+        return [f"# One logit per class, in this order: {_named(result.classes, ascii_only)}"]
     # Other tasks (ordinal: output k is the logit of P(y > class k)): name the outputs.
     outputs: tuple[object, ...] = tuple(getattr(result, "outputs", ()))
     if len(outputs) != len(result.bias):
@@ -277,6 +278,14 @@ def _classes_comment(result: BiasResult, ascii_only: bool, defines_classes: bool
     shown = ", ".join(_literal(str(o), ascii_only) for o in outputs[:_MAX_NAMED])
     more = f", ... ({len(outputs) - _MAX_NAMED} more)" if len(outputs) > _MAX_NAMED else ""
     return [f"# Outputs, in order: {shown}{more}"]
+
+
+def _named(labels: Sequence[object], ascii_only: bool) -> str:
+    """Labels as repr() literals (none can end a comment), shortened after _MAX_NAMED."""
+    shown = ", ".join(_literal(c, ascii_only) for c in labels[:_MAX_NAMED])
+    extra = len(labels) - _MAX_NAMED
+    more = f", ... ({extra} more: --format python or json lists them all)" if extra > 0 else ""
+    return shown + more
 
 
 def _render(lines: list[str]) -> str:

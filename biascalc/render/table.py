@@ -175,7 +175,11 @@ def _class_rows(d: Any, unicode: bool) -> list[str]:
     if len(classes) > MAX_ROWS:
         out.append(f"  ... {len(classes) - MAX_ROWS:,} more classes (see --format json)")
     if task == "multilabel":
-        unit = "pixels of the class" if balancing is not None else "rows where the label is 1"
+        unit = (
+            "pixels of the class"
+            if balancing is not None
+            else "rows with the label (a 1 in its column, or in the list)"
+        )
         out.append(f"  (count and share: {unit})")
     if task == "ordinal":
         out += ["", *_output_rows(d["outputs"], bias, "P(y {})")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -10,8 +11,10 @@ import numpy.typing as npt
 
 from .._arrow import from_numpy, to_numpy, validity
 from ..errors import DataError, OptionError
+from .arrays import Kind, _as_array, _kind_of, _Lines, _merge_kinds, _parse_numbers, _weights
 from .counts import CLASS_LIMIT, CountPart, ValueCounts
 from .declared import DeclaredClasses, merge_declared, note_dictionary
+from .lists import ListStats, element_kind, is_list_type, list_part, split_labels
 from .moments import ExtraMeans, FloatArray, Moments
 from .onehot import count_one_hot_rows, merge_one_hot
 from .sketch import QuantileSketch, SketchStore
@@ -24,7 +27,6 @@ if TYPE_CHECKING:
 
 __all__ = ["AUTO_MAX_CLASSES", "ColumnStats", "Kind", "LabelStats", "StatsSpec"]
 
-Kind = Literal["null", "bool", "integer", "float", "string"]
 #: Integer columns with more distinct values than this are regression targets (tasks.py).
 AUTO_MAX_CLASSES = 20
 #: Exact medians, quantiles and Huber locations keep at most this many label values in
@@ -51,6 +53,8 @@ class StatsSpec:
     extra_means: tuple[str, ...] = ()
     class_limit: int = CLASS_LIMIT
     max_values: int = MAX_VALUES
+    #: Split text labels at this separator into label sets (``--label-sep``).
+    label_sep: str | None = None
     #: The row filter the rows passed (``--where``, as recorded in results), if any.
     where: str | None = None
 
@@ -69,6 +73,8 @@ class ColumnStats:
     non_integral_example: float | None = None
     #: The classes the column declares (categories, ClassLabel names), if any.
     declared: DeclaredClasses | None = None
+    #: List-valued columns: what the rows look like (label sets or multi-hot).
+    lists: ListStats | None = None
     # The last dictionary whose names were checked (a batch of the same row group shares it).
     _dictionary: Any = field(default=None, repr=False, compare=False)
 
@@ -95,50 +101,12 @@ class ColumnStats:
             if self.non_integral_example is not None
             else other.non_integral_example,
             merge_declared(self.declared, other.declared),
+            _merge_lists(self.lists, other.lists),
         )
 
     @property
     def numeric(self) -> bool:
         return self.kind in ("bool", "integer", "float")
-
-
-def _merge_kinds(name: str, a: Kind, b: Kind) -> Kind:
-    if a == b or b == "null":
-        return a
-    if a == "null":
-        return b
-    if {a, b} == {"integer", "float"}:
-        return "float"
-    raise DataError(
-        f"column '{name}' holds {a} values in one part of the input and {b} values in another"
-    )
-
-
-def _kind_of(arrow_type: pa.DataType) -> Kind:
-    import pyarrow as pa
-
-    if pa.types.is_null(arrow_type):
-        return "null"
-    if pa.types.is_boolean(arrow_type):
-        return "bool"
-    if pa.types.is_integer(arrow_type):
-        return "integer"
-    if pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type):
-        return "float"
-    if (
-        pa.types.is_string(arrow_type)
-        or pa.types.is_large_string(arrow_type)
-        or pa.types.is_string_view(arrow_type)
-    ):
-        return "string"
-    if pa.types.is_dictionary(arrow_type):
-        return _kind_of(arrow_type.value_type)
-    if pa.types.is_binary(arrow_type) or pa.types.is_large_binary(arrow_type):
-        raise DataError(
-            "the label column holds bytes that are not valid UTF-8; "
-            "pass --encoding (for example --encoding latin-1) to say how the file is encoded"
-        )
-    raise DataError(f"labels of type {arrow_type} are not supported; use numbers, text or booleans")
 
 
 class LabelStats:
@@ -232,6 +200,8 @@ class LabelStats:
         keep: npt.NDArray[np.bool_] | None = None  # None: every row has all its labels
         for name, col in zip(self.spec.targets, self.columns, strict=True):
             arr = _as_array(batch.column(name))
+            if self.spec.label_sep is not None and not is_list_type(arr.type):
+                arr = split_labels(arr, self.spec.label_sep)
             if col.declared is not None:
                 col.declared, col._dictionary = note_dictionary(col.declared, col._dictionary, arr)
             arr = self._prepare(name, arr, line)
@@ -306,6 +276,9 @@ class LabelStats:
     ) -> None:
         kind = _kind_of(arr.type)
         col.kind = _merge_kinds(col.name, col.kind, kind)
+        if kind == "list":
+            self._update_list(col, arr, w, _kept_lines(line, keep))
+            return
         if values is not None:
             y = np.asarray(values, dtype=np.float64)
             bad = ~np.isfinite(y)
@@ -336,6 +309,17 @@ class LabelStats:
                 col.counts = ValueCounts(limit)
             col.counts.limit = min(col.counts.limit, limit)
             col.counts.add(values if values is not None else arr, w)
+
+    def _update_list(
+        self, col: ColumnStats, arr: pa.Array, w: FloatArray | None, line: Callable[[int], int]
+    ) -> None:
+        """Label sets: rows per label (once per row); multi-hot: ones per position."""
+        element = element_kind(col.name, arr.type, _kind_of)
+        part, labels, label_weights = list_part(col.name, arr, w, element, line)
+        col.lists = _merge_lists(col.lists, part)
+        if col.counts is None:
+            col.counts = ValueCounts(self.spec.class_limit)
+        col.counts.add(labels, label_weights)
 
     def _count_limit(self, col: ColumnStats) -> int:
         if self.spec.classes == "never":
@@ -394,6 +378,20 @@ class LabelStats:
         return out
 
 
+def _kept_lines(line: _Lines, keep: npt.NDArray[np.bool_] | None) -> Callable[[int], int]:
+    """The file line of row ``i`` of a batch whose rows with a missing label were dropped."""
+    if keep is None:
+        return line
+    kept = np.flatnonzero(keep)
+    return lambda i: line(int(kept[i]))
+
+
+def _merge_lists(a: ListStats | None, b: ListStats | None) -> ListStats | None:
+    if a is None or b is None:
+        return b if a is None else a
+    return a.merge(b)
+
+
 def _filter_words(where: str | None) -> str:
     return "no --where" if where is None else f"--where {where!r}"
 
@@ -405,6 +403,8 @@ def _is_class_label(col: ColumnStats) -> bool:
 def _collected(spec: StatsSpec) -> str:
     """What a spec collects, in words (parts to be merged must agree on it)."""
     parts = [f"classes={spec.classes}"]
+    if spec.label_sep is not None:
+        parts.append(f"label separator {spec.label_sep!r}")
     if spec.keep_values:
         parts.append("label values")
     if spec.extra_means:
@@ -422,76 +422,3 @@ def _sketched(store: ValueStore, points: int) -> ValueStore:
     prior = store.error if isinstance(store, SketchStore) else 0.0
     sketch = QuantileSketch.of(y, w, k=max(points, 2))
     return SketchStore([sketch.values], [sketch.weights], sketch.error + prior)
-
-
-@dataclass(frozen=True)
-class _Lines:
-    """The line of a batch's row ``i`` in its file: after ``start`` rows, or at ``rows[i]``;
-    the header is line 1."""
-
-    start: int
-    rows: npt.NDArray[np.int64] | None = None
-
-    def __call__(self, i: int) -> int:
-        return (int(self.rows[i]) if self.rows is not None else self.start + i) + 2
-
-
-def _as_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
-    import pyarrow as pa
-
-    if isinstance(column, pa.ChunkedArray):
-        return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    return column
-
-
-def _parse_numbers(name: str, arr: pa.Array, line: _Lines) -> pa.Array:
-    """Cast text labels to float64, naming the first value that is not a number."""
-    import pyarrow as pa
-
-    try:
-        return arr.cast(pa.float64())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
-    for i, text in enumerate(arr.to_pylist()):
-        if text is None:
-            continue
-        try:
-            float(text)
-        except ValueError:
-            raise DataError(
-                f"column '{name}' is a regression target but holds the text {text!r} on line "
-                f"{line(i)}; remove or fix that value, or choose a classification --task"
-            ) from None
-    return pa.array([None if t is None else float(t) for t in arr.to_pylist()], pa.float64())
-
-
-def _weights(name: str, column: pa.Array | pa.ChunkedArray, line: _Lines) -> FloatArray:
-    import pyarrow as pa
-
-    arr = _as_array(column)
-    if _kind_of(arr.type) == "string":
-        arr = _parse_numbers(name, arr, line)
-    if not (
-        pa.types.is_integer(arr.type)
-        or pa.types.is_floating(arr.type)
-        or pa.types.is_boolean(arr.type)
-        or pa.types.is_decimal(arr.type)
-    ):
-        raise DataError(f"weight column '{name}' must hold numbers, not {arr.type}")
-    if arr.null_count:
-        i = arr.to_pylist().index(None)
-        raise DataError(
-            f"weight column '{name}' is missing (empty, NA or NaN) on line {line(i)}; "
-            "every row needs a weight"
-        )
-    if pa.types.is_decimal(arr.type):
-        arr = arr.cast(pa.float64())
-    w = np.asarray(to_numpy(arr), dtype=np.float64)
-    bad = ~np.isfinite(w) | (w < 0)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise DataError(
-            f"weight column '{name}' has the value {w[i]} on line {line(i)}; "
-            "sample weights must be finite and non-negative"
-        )
-    return w

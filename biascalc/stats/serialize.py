@@ -22,6 +22,7 @@ from ..errors import DataError
 from .counts import CountPart, ValueCounts
 from .declared import DeclaredClasses
 from .labels import ColumnStats, LabelStats, StatsSpec
+from .lists import ListStats
 from .moments import ExtraMeans, Moments
 from .sketch import SketchStore
 from .values import ValueStore
@@ -140,6 +141,7 @@ def stats_to_dict(stats: LabelStats) -> dict[str, Any]:
             "keep_values": spec.keep_values,
             "extra_means": list(spec.extra_means),
             "class_limit": spec.class_limit,
+            "label_sep": spec.label_sep,
             "where": spec.where,
         },
         "n_rows": stats.n_rows,
@@ -159,6 +161,7 @@ def stats_to_dict(stats: LabelStats) -> dict[str, Any]:
                 "integral": c.integral,
                 "non_integral_example": c.non_integral_example,
                 "declared": None if c.declared is None else c.declared.to_dict(),
+                "lists": None if c.lists is None else c.lists.to_dict(),
             }
             for c in stats.columns
         ],
@@ -187,6 +190,7 @@ def stats_from_dict(d: dict[str, Any]) -> LabelStats:
             bool(s["keep_values"]),
             tuple(s["extra_means"]),
             int(s["class_limit"]),
+            label_sep=s.get("label_sep"),
             where=_where(s.get("where")),  # absent in statistics saved before --where
         )
         stats = LabelStats(spec)
@@ -206,6 +210,7 @@ def stats_from_dict(d: dict[str, Any]) -> LabelStats:
                 bool(c["integral"]),
                 c["non_integral_example"],
                 DeclaredClasses.from_dict(c.get("declared")),
+                ListStats.from_dict(c.get("lists")),
             )
             for c in d["columns"]
         ]
