@@ -244,6 +244,19 @@ def test_cli_engine_dask(client: Any, run: Any) -> None:
     want = run(*args)
     assert got.exit_code == 0, got.output
     assert json.loads(got.output)["bias"] == pytest.approx(json.loads(want.output)["bias"], 1e-12)
+    # --where reaches the workers: the rows that pass, counted independently.
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path, columns=["is_fraud", "amount"]).to_pydict()
+    kept = [y for y, a in zip(table["is_fraud"], table["amount"], strict=True) if a > 50]
+    filtered = run(*args, "--engine", "dask", "--scheduler", address, "--where", "amount > 50")
+    assert filtered.exit_code == 0, filtered.output
+    d = json.loads(filtered.output)
+    assert (d["where"], d["n_samples"], d["counts"]) == (
+        "amount > 50",
+        len(kept),
+        [kept.count(0), kept.count(1)],
+    )
 
 
 @pytest.mark.parametrize(

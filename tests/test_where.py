@@ -421,3 +421,49 @@ def test_where_needs_data(run: Callable[..., Any]) -> None:
     result = run("--prior", "0.1", "--where", "x == 1")
     assert result.exit_code == 2
     assert "--where" in result.output
+
+
+def test_filtering_does_not_import_pandas(tmp_path: Path) -> None:
+    """pyarrow.scalar / pyarrow.array import pandas (0.9 s); the filter builds literals
+    without them, so a filtered read costs no more start-up than an unfiltered one."""
+    import datetime
+    import subprocess
+    import sys
+
+    path = tmp_path / "t.parquet"
+    days = [datetime.date(2024, 1, 1) + datetime.timedelta(days=int(d)) for d in FOLD]
+    pq.write_table(TABLE.append_column("day", pa.array(days)), path)
+    expr = (
+        "split in ('train', 'val') and fold not in (1,) and score > -0.5 and "
+        "day >= '2024-01-02' or not split == 'test'"
+    )
+    code = (
+        "import sys; sys.modules['pandas'] = None\n"
+        "import biascalc\n"
+        f"r = biascalc.compute_bias_from_file({str(path)!r}, 'y', where={expr!r})\n"
+        "print(r.n_samples)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    keep = (np.isin(SPLIT, ["train", "val"]) & (FOLD != 1) & (SCORE > -0.5) & (FOLD >= 1)) | (
+        SPLIT != "test"
+    )
+    assert int(proc.stdout) == int(keep.sum())
+
+
+def test_files_rejected_by_their_partition_values_are_not_read(tmp_path: Path) -> None:
+    # The test folder's file would be an error if read (text in a regression target).
+    (tmp_path / "lake" / "split=train").mkdir(parents=True)
+    (tmp_path / "lake" / "split=test").mkdir(parents=True)
+    (tmp_path / "lake" / "split=train" / "p.csv").write_text("price,fold\n1.5,0\n2.5,1\n4.0,1\n")
+    (tmp_path / "lake" / "split=test" / "p.csv").write_text("price,fold\noops,0\n")
+    lake = str(tmp_path / "lake")
+    got = biascalc.compute_bias_from_file(lake, "price", where="split == 'train'", loss="mse")
+    assert got.n_samples == 3 and got.bias[0] == pytest.approx((1.5 + 2.5 + 4.0) / 3)
+    # A filter that also needs a stored column reads the file, and its error is reported.
+    with pytest.raises(DataError, match="holds the text 'oops' on line 2"):
+        biascalc.compute_bias_from_file(
+            lake, "price", where="split == 'test' or fold == 1", loss="mse"
+        )

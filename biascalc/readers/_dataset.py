@@ -202,7 +202,6 @@ def _batches(
     so that errors still name the right line.
     """
     import numpy as np
-    import pyarrow.compute as pc
 
     from .._arrow import to_numpy, without_views
 
@@ -210,15 +209,27 @@ def _batches(
         for batch in reader.batches(columns):
             yield without_views(batch), None
         return
+    if _pruned(reader, row_filter):
+        return
     extra = [c for c in row_filter.columns if c not in columns]
     start = 0
     for batch in reader.batches([*columns, *extra]):
         batch = without_views(batch)
-        keep = pc.fill_null(row_filter.mask(batch), False)
+        keep = row_filter.passing(batch)
         rows = np.flatnonzero(to_numpy(keep)) + start
         start += batch.num_rows
         if rows.size:
             yield batch.select(list(columns)).filter(keep), rows
+
+
+def _pruned(reader: FileReader, row_filter: RowFilter) -> bool:
+    """Whether the filter rejects a whole file by its partition values alone (then the
+    file is not read at all: a ``split=test/`` folder costs nothing)."""
+    if not isinstance(reader, PartitionedReader):
+        return False
+    if not all(c in reader.values for c in row_filter.columns):
+        return False
+    return not row_filter.passing(reader.path_columns(row_filter.columns))[0].as_py()
 
 
 def _schema(reader: FileReader) -> pa.Schema | None:

@@ -275,6 +275,9 @@ class RowFilter:
     text: str
     root: Node
     columns: tuple[str, ...] = field(init=False)
+    _cache: dict[tuple[int, str], pa.Array] = field(
+        init=False, default_factory=dict, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         names = dict.fromkeys(test.column for test in _walk(self.root))
@@ -288,16 +291,30 @@ class RowFilter:
         """Which rows of ``batch`` pass: true for passing rows, false or null otherwise."""
         return self._evaluate(self.root, batch)
 
+    def passing(self, batch: pa.RecordBatch | pa.Table) -> pa.Array | pa.ChunkedArray:
+        """Which rows of ``batch`` pass, as true/false without nulls."""
+        import pyarrow.compute as pc
+
+        return pc.fill_null(self.mask(batch), _bool(False))
+
     def apply(
         self, batch: pa.RecordBatch | pa.Table, columns: Sequence[str] | None = None
     ) -> pa.RecordBatch | pa.Table:
         """The rows of ``batch`` that pass (only ``columns``, when given)."""
-        import pyarrow.compute as pc
 
-        keep = pc.fill_null(self.mask(batch), False)
+        keep = self.passing(batch)
         if columns is not None:
             batch = batch.select(list(columns))
         return batch.filter(keep)
+
+    def _literals(self, node: Compare | In, arrow_type: pa.DataType) -> pa.Array:
+        """A test's literals as an Arrow array of the column's kind, made once per type."""
+        key = (id(node), str(arrow_type))
+        cached = self._cache.get(key)
+        if cached is None:
+            values = (node.value,) if isinstance(node, Compare) else node.values
+            cached = self._cache[key] = _literal_array(node.column, arrow_type, values)
+        return cached
 
     def _evaluate(self, node: Node, batch: pa.RecordBatch | pa.Table) -> pa.Array:
         import pyarrow.compute as pc
@@ -311,14 +328,13 @@ class RowFilter:
         if isinstance(node, Not):
             return pc.invert(self._evaluate(node.item, batch))
         column = batch.column(node.column)
+        literals = self._literals(node, column.type)
         if isinstance(node, Compare):
-            value = _typed(node.column, column.type, node.value)
-            result = getattr(pc, _ARROW_OPS[node.op])(column, value)
+            result = getattr(pc, _ARROW_OPS[node.op])(column, literals[0])
         else:
-            values = [_typed(node.column, column.type, v) for v in node.values]
-            found = pc.is_in(column, value_set=_value_set(column.type, values))
+            found = pc.is_in(column, value_set=literals)
             # is_in says false for a missing value; unknown keeps `not in` consistent.
-            result = pc.if_else(pc.is_valid(column), found, None)
+            result = pc.if_else(pc.is_valid(column), found, _bool(None))
             if node.negated:
                 result = pc.invert(result)
         return _unknown_where_nan(column, result)
@@ -331,22 +347,25 @@ def _unknown_where_nan(column: pa.Array, result: pa.Array) -> pa.Array:
 
     if not pa.types.is_floating(column.type):
         return result
-    return pc.if_else(pc.is_nan(column), None, result)
+    return pc.if_else(pc.is_nan(column), _bool(None), result)
+
+
+def _bool(value: bool | None) -> pa.Scalar:
+    """A boolean Arrow scalar (or a null one) made without pandas (see _literal_array)."""
+    import numpy as np
+    import pyarrow as pa
+
+    from .._arrow import from_numpy
+
+    if value is None:
+        return pa.nulls(1, pa.bool_())[0]
+    return from_numpy(np.array([value]))[0]
 
 
 def _value_type(arrow_type: pa.DataType) -> pa.DataType:
     import pyarrow as pa
 
     return arrow_type.value_type if pa.types.is_dictionary(arrow_type) else arrow_type
-
-
-def _value_set(arrow_type: pa.DataType, values: list[pa.Scalar]) -> pa.Array:
-    import pyarrow as pa
-
-    target = _value_type(arrow_type)
-    if pa.types.is_integer(target) and any(pa.types.is_floating(v.type) for v in values):
-        target = pa.float64()
-    return pa.array([v.as_py() for v in values], type=target)
 
 
 def kind_of_type(arrow_type: pa.DataType) -> str:
@@ -382,21 +401,41 @@ def check_literal(column: str, kind: str, value: Value) -> None:
     )
 
 
-def _typed(column: str, arrow_type: pa.DataType, value: Value) -> pa.Scalar:
-    """``value`` as an Arrow scalar that compares with a column of ``arrow_type``."""
+def _literal_array(column: str, arrow_type: pa.DataType, values: Sequence[Value]) -> pa.Array:
+    """``values`` as an Arrow array that compares with a column of ``arrow_type``.
+
+    Built from NumPy and buffers: ``pyarrow.scalar`` and ``pyarrow.array`` import pandas
+    (0.9 s on first use, measured), see biascalc/_arrow.py.
+    """
+    import numpy as np
     import pyarrow as pa
 
+    from .._arrow import from_numpy
+
     kind = kind_of_type(arrow_type)
-    check_literal(column, kind, value)
-    if kind == "time":
-        try:
-            return pa.scalar(value).cast(_value_type(arrow_type))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            raise OptionError(
-                f"--where compares the date/time column '{column}' with {value!r}, which is "
-                f"not a {_value_type(arrow_type)} value; write it as 2024-01-31 or "
-                "2024-01-31T12:00:00"
-            ) from None
+    for value in values:
+        check_literal(column, kind, value)
+    if kind == "boolean":
+        return from_numpy(np.array(values, dtype=bool))
+    if kind == "number":
+        numbers = np.array(values)  # int64, or float64 when any literal is a float
+        if numbers.dtype.kind not in "if":
+            raise OptionError(f"--where compares '{column}' with a number too large: {values}")
+        return from_numpy(numbers)
+    encoded = [str(v).encode("utf-8") for v in values]
+    offsets = np.cumsum([0, *map(len, encoded)], dtype=np.int64)
+    text = pa.Array.from_buffers(
+        pa.large_string(),
+        len(encoded),
+        [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))],
+    )
     if kind == "text":
-        return pa.scalar(value, _value_type(arrow_type))
-    return pa.scalar(value)
+        return text
+    target = _value_type(arrow_type)
+    try:
+        return text.cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise OptionError(
+            f"--where compares the date/time column '{column}' with {values[0]!r}, which is "
+            f"not a {target} value; write it as 2024-01-31 or 2024-01-31T12:00:00"
+        ) from None

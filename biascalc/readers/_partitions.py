@@ -96,6 +96,12 @@ class PartitionedReader(Delegating):
                 arrays, names=list(columns), metadata=batch.schema.metadata
             )
 
+    def path_columns(self, keys: Sequence[str], n: int = 1) -> pa.RecordBatch:
+        """``n`` rows of the file's partition values (``keys`` must all be path columns)."""
+        import pyarrow as pa
+
+        return pa.RecordBatch.from_arrays([self._constant(k, n) for k in keys], names=list(keys))
+
     def _constant(self, key: str, n: int) -> pa.Array:
         import numpy as np
         import pyarrow as pa
