@@ -19,7 +19,7 @@ import click
 
 from ._version import __version__
 
-TASK_CHOICES = ("auto", "regression", "binary", "multiclass", "multilabel", "ordinal")
+TASK_CHOICES = ("auto", "regression", "binary", "multiclass", "multilabel", "ordinal", "tokens")
 LOSS_CHOICES = (
     "auto",
     "mse",
@@ -43,6 +43,7 @@ FORMAT_CHOICES = ("table", "json", "python", "pytorch", "keras", "jax", "numpy")
 INPUT_FORMATS = ("csv", "tsv", "parquet", "jsonl", "arrow", "imagefolder", "masks")
 #: Input formats that are image data sets (biascalc.images), not tables of labels.
 IMAGE_FORMATS = ("imagefolder", "masks")
+TOKEN_DTYPES = ("uint16", "uint32", "int32", "int64")
 #: -o FILE without --format: the format its extension names.
 OUTPUT_EXTENSIONS = {".json": "json", ".npy": "numpy", ".py": "python"}
 # Options that belong to one loss: (option name, parameter, the loss it needs).
@@ -120,6 +121,7 @@ Examples, one per task:
   biascalc data.csv -t species --class-weight balanced         # multiclass
   biascalc data.csv -t price --loss huber --huber-delta 5      # regression
   biascalc data.csv -t grade --task ordinal                    # ordinal (CORAL)
+  biascalc train.bin --tokens uint16 --vocab-size 50257 -f pytorch   # a language model
   biascalc --prior 0.01 --format pytorch                       # no data: a known rate
   biascalc --input-format imagefolder train/                   # images per class folder
   biascalc --input-format masks masks/ --num-classes 21        # segmentation pixels
@@ -129,7 +131,7 @@ Examples, one per task:
 #: --help lists the options in these sections, in this order (a test checks that every
 #: option is in one).  New options join the section a newcomer would look in.
 HELP_SECTIONS: dict[str, tuple[str, ...]] = {
-    "Input": ("input_format", "delimiter", "encoding", "where"),
+    "Input": ("input_format", "delimiter", "encoding", "where", "tokens"),
     "Labels and task": (
         "targets",
         "weight",
@@ -138,6 +140,7 @@ HELP_SECTIONS: dict[str, tuple[str, ...]] = {
         "positive",
         "ignore_index",
         "num_classes",
+        "vocab_size",
     ),
     "Loss": (
         "loss",
@@ -158,6 +161,7 @@ HELP_SECTIONS: dict[str, tuple[str, ...]] = {
         "eps",
         "logit_adjustment",
         "sampler",
+        "smoothing",
     ),
     "Without data": ("prior", "counts", "from_stats", "save_stats"),
     "Output": ("fmt", "output", "layer", "explain"),
@@ -318,6 +322,20 @@ class SectionedCommand(click.Command):
     help="Also write the label statistics as JSON, to merge with other parts later.",
 )
 @click.option(
+    "--vocab-size",
+    type=int,
+    metavar="V",
+    help="--task tokens: the model's vocabulary size (default: the largest id + 1).",
+)
+@click.option(
+    "--smoothing",
+    type=float,
+    default=0.0,
+    show_default=True,
+    metavar="A",
+    help="--task tokens: add A to every token's count (Lidstone) instead of the eps clip.",
+)
+@click.option(
     "--classes",
     metavar="A,B,...",
     help="All classes, in output order (may add classes absent from the data).",
@@ -332,7 +350,7 @@ class SectionedCommand(click.Command):
     type=int,
     metavar="I",
     help="Label value to skip, as CrossEntropyLoss(ignore_index=I) does (repeatable; "
-    "masks: default 255).",
+    "masks: default 255; --task tokens: default -100).",
 )
 @click.option(
     "--num-classes",
@@ -369,10 +387,9 @@ class SectionedCommand(click.Command):
 )
 @click.option(
     "--layer",
-    default="layer",
-    show_default=True,
     metavar="NAME",
-    help="--format pytorch: the module whose .bias is set (dotted names allowed).",
+    help="--format pytorch: the module whose .bias is set (dotted names allowed; "
+    "default: layer, or lm_head for --task tokens).",
 )
 @click.option(
     "--input-format",
@@ -382,6 +399,11 @@ class SectionedCommand(click.Command):
     "segmentation masks (PNG L/P/I;16, .npy) counts pixels per class (biascalc[images]).",
 )
 @click.option("--delimiter", metavar="CHAR", help="CSV field delimiter (default: sniffed).")
+@click.option(
+    "--tokens",
+    type=click.Choice(TOKEN_DTYPES),
+    help="PATH is raw token ids of this type (nanoGPT's train.bin: uint16); implies --task tokens.",
+)
 @click.option("--encoding", metavar="NAME", help="Text encoding of CSV input (default: utf-8).")
 @click.option(
     "--where",
@@ -487,7 +509,7 @@ def _compute(ctx: click.Context, paths: Sequence[str], targets: Sequence[str], *
         raise OptionFailure("--layer applies to --format pytorch only")
     from .render.code import is_dotted_name
 
-    if not is_dotted_name(layer):
+    if layer is not None and not is_dotted_name(layer):
         raise OptionFailure(f"--layer must be a Python name such as model.head, not {layer!r}")
     if output is not None:
         check_output_path(output, paths)
@@ -533,13 +555,17 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
         pos_weight[0] if pos_weight is not None and len(pos_weight) == 1 else pos_weight
     )
     reading = {k: kw.pop(k) for k in ("weight", "input_format", "delimiter", "encoding", "where")}
+    tokens = kw.pop("tokens")
+    from .options import task_for_tokens
+
+    kw["task"] = task_for_tokens(kw["task"], tokens)
     progress = not kw.pop("no_progress")
     engine, scheduler = kw.pop("engine"), kw.pop("scheduler")
     if scheduler is not None and engine != "dask":
         raise OptionFailure("--scheduler applies to --engine dask only")
-    if engine == "dask" and (given or not paths or "-" in paths):
+    if engine == "dask" and (given or not paths or "-" in paths or tokens):
         raise OptionFailure(
-            "--engine dask reads PATHs (files, folders, globs); not standard input, "
+            "--engine dask reads PATHs (files, folders, globs); not standard input, token files, "
             "--prior, --counts or --from-stats"
         )
     if reading["input_format"] in IMAGE_FORMATS and not given:
@@ -554,10 +580,10 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
     if given:
         if len(given) > 1:
             raise OptionFailure(f"give one of {', '.join(source)}, not {' and '.join(given)}")
-        if paths or targets or reading["weight"] or reading["where"] or save_stats:
+        if paths or targets or reading["weight"] or reading["where"] or tokens or save_stats:
             raise OptionFailure(
                 f"{given[0]} replaces the data; do not give a PATH, --target, --weight, "
-                "--where or --save-stats with it"
+                "--where, --tokens or --save-stats with it"
             )
         if prior is not None:
             return api.compute_bias_from_prior(prior if len(prior) > 1 else prior[0], **kw)
@@ -571,6 +597,7 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
     from .options import BiasOptions
 
     options = BiasOptions(**kw)
+    stats: Any  # label statistics, or token counts
     if engine == "dask":
         from .integrations.dask import collect_path_stats
 
@@ -583,6 +610,7 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
             list(targets) or None,
             options=options,
             progress=progress,
+            tokens=tokens,
             **reading,
         )
     if save_stats is not None:
