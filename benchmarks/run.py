@@ -3,7 +3,7 @@
 
 Generates seeded data sets once (cached in benchmarks/data/), then runs every tool on
 every workload as a separate process, the tools taking turns within each round, and
-prints a Markdown table of median wall time, CPU time and peak RSS with issue #5's
+prints a Markdown table of median wall time, CPU time and peak RSS with issue #14's
 targets.  Examples::
 
     python benchmarks/run.py --quick                       # smoke run, 200k rows

@@ -143,6 +143,9 @@ def compute_bias_from_file(
     progress: bool = False,
     where: str | None = None,
     tokens: str | None = None,
+    header: bool = True,
+    decimal: str | None = None,
+    thousands: str | None = None,
     **options: Any,
 ) -> BiasResult:
     """Compute the bias from the label column(s) of a file (CSV, TSV, Parquet, JSON Lines,
@@ -155,6 +158,9 @@ def compute_bias_from_file(
     one column, ``target`` may be omitted.  ``input_format="imagefolder"`` or ``"masks"``
     reads an image data set instead (:mod:`biascalc.images`; no target, weight,
     delimiter, encoding or where).
+    CSV: ``header=False`` for files without a header line (``target`` is then a 1-based
+    position, ``"2"``); ``decimal`` and ``thousands`` for numbers written as ``1.739,26``
+    (``decimal=",", thousands="."``).
 
     >>> compute_bias_from_file("sample_data/wine.csv", "target").classes  # doctest: +SKIP
     (0, 1, 2)
@@ -187,6 +193,9 @@ def compute_bias_from_file(
         progress=progress,
         where=where,
         tokens=tokens,
+        header=header,
+        decimal=decimal,
+        thousands=thousands,
     )
     return result_from_stats(stats, opts, source=names)
 
@@ -213,6 +222,9 @@ def collect_file_stats(
     options: BiasOptions | None = None,
     progress: bool = False,
     where: str | None = None,
+    header: bool = True,
+    decimal: str | None = None,
+    thousands: str | None = None,
     tokens: str | None = None,
 ) -> tuple[LabelStats | TokenStats, tuple[str, ...]]:
     """Read files into label statistics (and the input names), without deciding anything.
@@ -245,6 +257,9 @@ def collect_file_stats(
         encoding=encoding,
         progress=progress,
         where=where,
+        header=header,
+        decimal=decimal,
+        thousands=thousands,
     ) as dataset:
         targets = dataset.resolve_targets(targets, weight)
         columns = [*targets, *([weight] if weight else [])]

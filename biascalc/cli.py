@@ -56,6 +56,10 @@ LOSS_PARAMETERS = (
 )
 
 
+class _PipeClosed(Exception):
+    """Standard output was closed by its reader (``biascalc ... | head``)."""
+
+
 class OptionFailure(click.ClickException):
     """A usage error shown as one line (click's UsageError adds the usage text)."""
 
@@ -131,7 +135,16 @@ Examples, one per task:
 #: --help lists the options in these sections, in this order (a test checks that every
 #: option is in one).  New options join the section a newcomer would look in.
 HELP_SECTIONS: dict[str, tuple[str, ...]] = {
-    "Input": ("input_format", "delimiter", "encoding", "where", "tokens"),
+    "Input": (
+        "input_format",
+        "delimiter",
+        "encoding",
+        "where",
+        "tokens",
+        "no_header",
+        "decimal",
+        "thousands",
+    ),
     "Labels and task": (
         "targets",
         "weight",
@@ -412,6 +425,21 @@ class SectionedCommand(click.Command):
     "(comparisons, in (...), and/or/not; col('a b') for other names).",
 )
 @click.option(
+    "--no-header",
+    is_flag=True,
+    help="CSV without a header line: columns are named by position, 1 first (-t 2).",
+)
+@click.option(
+    "--decimal",
+    metavar="CHAR",
+    help="Decimal mark of CSV numbers: '.' or ',' (default: '.', or ',' when sniffed).",
+)
+@click.option(
+    "--thousands",
+    metavar="CHAR",
+    help="Thousands separator of CSV numbers to remove: ',', '.', ' ', \"'\" or '_'.",
+)
+@click.option(
     "--explain", is_flag=True, help="Table output: show the formula and the numbers plugged in."
 )
 @click.option(
@@ -445,11 +473,22 @@ def cli(ctx: click.Context, /, paths: tuple[str, ...], targets: tuple[str, ...],
     _run(lambda: _compute(ctx, paths, targets, **kw), debug)
 
 
+#: Characters of a message shown at most (a type or a schema can be megabytes long).
+MESSAGE_LIMIT = 1000
+
+
 def _one_line(message: str) -> str:
-    """Names and values from the data may hold line breaks; a message stays on one line."""
+    """Names and values from the data may hold line breaks; a message stays on one line,
+    and short (``MESSAGE_LIMIT``)."""
     from .readers import escaped
 
-    return escaped(message)
+    text = escaped(message)
+    if len(text) > MESSAGE_LIMIT:
+        # The start says what is wrong, the end what to do: keep both.
+        head, tail = MESSAGE_LIMIT * 2 // 3, MESSAGE_LIMIT // 4
+        skipped = len(text) - head - tail
+        text = f"{text[:head]} ... ({skipped:,} more characters) ... {text[-tail:]}"
+    return text
 
 
 def _run(action: Callable[[], None], debug: bool) -> None:
@@ -466,8 +505,14 @@ def _run(action: Callable[[], None], debug: bool) -> None:
         if debug:
             traceback.print_exc()
         raise click.ClickException(_one_line(str(exc))) from None
-    except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+    except (click.ClickException, click.exceptions.Exit, click.Abort):
         raise
+    except KeyboardInterrupt:
+        raise click.Abort from None  # click would print a blank line for KeyboardInterrupt
+    except BrokenPipeError:
+        # The reader of our output went away: main() exits quietly.  (Not as an OSError:
+        # click's own handler would turn it into exit 1.)
+        raise _PipeClosed from None
     except MemoryError:
         raise click.ClickException("out of memory; see the README on large inputs") from None
     except OSError as exc:
@@ -507,10 +552,11 @@ def _compute(ctx: click.Context, paths: Sequence[str], targets: Sequence[str], *
         and fmt != "pytorch"
     ):
         raise OptionFailure("--layer applies to --format pytorch only")
-    from .render.code import is_dotted_name
+    if fmt == "pytorch":  # the code renderers are imported only for the code formats
+        from .render.code import is_dotted_name
 
-    if layer is not None and not is_dotted_name(layer):
-        raise OptionFailure(f"--layer must be a Python name such as model.head, not {layer!r}")
+        if layer is not None and not is_dotted_name(layer):
+            raise OptionFailure(f"--layer must be a Python name such as model.head, not {layer!r}")
     if output is not None:
         check_output_path(output, paths)
     elif fmt == "numpy" and sys.stdout.isatty():
@@ -555,6 +601,8 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
         pos_weight[0] if pos_weight is not None and len(pos_weight) == 1 else pos_weight
     )
     reading = {k: kw.pop(k) for k in ("weight", "input_format", "delimiter", "encoding", "where")}
+    csv_text = {"header": not kw.pop("no_header"), "decimal": kw.pop("decimal")}
+    csv_text["thousands"] = kw.pop("thousands")
     tokens = kw.pop("tokens")
     from .options import task_for_tokens
 
@@ -563,6 +611,8 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
     engine, scheduler = kw.pop("engine"), kw.pop("scheduler")
     if scheduler is not None and engine != "dask":
         raise OptionFailure("--scheduler applies to --engine dask only")
+    if engine == "dask" and csv_text != {"header": True, "decimal": None, "thousands": None}:
+        raise OptionFailure("--no-header, --decimal and --thousands apply to --engine local only")
     if engine == "dask" and (given or not paths or "-" in paths or tokens):
         raise OptionFailure(
             "--engine dask reads PATHs (files, folders, globs); not standard input, token files, "
@@ -612,6 +662,7 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
             progress=progress,
             tokens=tokens,
             **reading,
+            **csv_text,
         )
     if save_stats is not None:
         from .output import check_output_path, write_atomic
@@ -651,11 +702,17 @@ def _can_encode(text: str) -> bool:
 
 def _emit(data: str | bytes, output: str | None) -> None:
     if output is None:
-        if isinstance(data, bytes):
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
-        else:
-            click.echo(data, nl=False)
+        try:
+            if isinstance(data, bytes):
+                sys.stdout.buffer.write(data)
+                sys.stdout.buffer.flush()
+            else:
+                click.echo(data, nl=False)
+                sys.stdout.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise click.ClickException(f"cannot write the output: {exc.strerror or exc}") from None
         return
     from .output import write_atomic
 
@@ -663,7 +720,39 @@ def _emit(data: str | bytes, output: str | None) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit code (callable from tests)."""
+    """Entry point of the console script; returns the exit code (callable from tests).
+
+    Run as the console script (no ``argv``), Ctrl-C leaves at once with exit 130 (see
+    :mod:`biascalc._signals`).  Output that cannot be written is one line: a closed pipe
+    (``biascalc ... | head``) ends quietly, a full disk (``> /dev/full``) is an error.
+    """
+    console = argv is None
+    if console:
+        from . import _signals
+
+        _signals.watch()
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # here, not at exit, so that a failed write is reported
+    except (click.Abort, KeyboardInterrupt):
+        if console:
+            from . import _signals
+
+            _signals.abort()
+        click.echo("Aborted.", err=True)
+        return 130
+    except (BrokenPipeError, _PipeClosed):
+        # The reader of our stdout went away (biascalc ... | head): not an error of ours.
+        _silence_stdout()
+        return 0
+    except OSError as exc:
+        _silence_stdout()
+        click.echo(f"Error: cannot write the output: {exc.strerror or exc}", err=True)
+        return 1
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         cli.main(
             args=list(argv) if argv is not None else None,
@@ -675,14 +764,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    except (click.Abort, KeyboardInterrupt):
-        click.echo("Aborted.", err=True)
-        return 130
-    except BrokenPipeError:
-        # The reader of our stdout went away (biascalc ... | head): not an error of ours.
-        sys.stderr.close()
-        return 0
+    except SystemExit as exc:
+        if exc.code == 1 and _stdout_closed():
+            return 0  # click's answer to a closed pipe (EPIPE) is exit 1: ours is quiet
+        raise
     return 0
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has gone (poll reports an error on it)."""
+    import select
+
+    try:
+        poll = select.poll()
+        poll.register(sys.__stdout__.fileno() if sys.__stdout__ else 1, select.POLLOUT)
+        return any(event & select.POLLERR for _, event in poll.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the exit's flush of what is left cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # not a real file (a test's capture)
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,7 +11,8 @@ import codecs
 import collections
 import io
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, cast
 
 from ..errors import DataError
@@ -47,6 +48,9 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls / .doc
 _WORKBOOK_EXTENSIONS = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".numbers")
 #: Rows per Parquet batch: the measured sweet spot (fewer Python round trips, bounded memory).
 BATCH_ROWS = 1 << 18
+#: Parquet row groups up to this many rows are read whole (memory: the largest row group
+#: of the needed columns); files with larger ones are read in batches of BATCH_ROWS.
+ROW_GROUP_ROWS = 1 << 23
 #: CSV / JSON block: as fast as 4 MiB on the 5M-row benchmark, with half the peak memory.
 CSV_BLOCK_BYTES = 1 << 20
 _SAMPLE_BYTES = 1 << 16
@@ -54,7 +58,15 @@ _SAMPLE_BYTES = 1 << 16
 _HEADER_LIMIT = 1 << 26
 _DATA_SUFFIXES = ".csv, .tsv, .parquet, .jsonl, .arrow"
 #: Names that ``biascalc.readers`` forwards here when they are set on the package.
-TUNABLES = frozenset({"BATCH_ROWS", "CSV_BLOCK_BYTES", "_SAMPLE_BYTES", "_HEADER_LIMIT"})
+#: A plain CSV file is split into byte ranges parsed in parallel, one per usable core,
+#: each at least this big (smaller files are read in one pass: a thread costs more).
+CSV_RANGE_BYTES = 16 << 20
+#: Threads that read in parallel; None: the usable cores (``os.sched_getaffinity``).
+THREADS: int | None = None
+TUNABLES = frozenset(
+    {"BATCH_ROWS", "CSV_BLOCK_BYTES", "CSV_RANGE_BYTES", "ROW_GROUP_ROWS", "THREADS"}
+    | {"_SAMPLE_BYTES", "_HEADER_LIMIT"}
+)
 
 
 class FileReader(Protocol):
@@ -78,6 +90,18 @@ class FileReader(Protocol):
     def bytes_read(self) -> int:
         """Bytes of the file on disk consumed so far by :meth:`batches` (for progress)."""
         ...
+
+
+@dataclass
+class Part:
+    """One independently readable part of a file (a CSV byte range), read in its own thread.
+
+    ``first_line`` gives, when called, the line its first row is on (counted only when
+    an error message needs it); None for a part that starts at the top of the file.
+    """
+
+    batches: Iterator[pa.RecordBatch]
+    first_line: Callable[[], int] | None = None
 
 
 class Delegating:
