@@ -130,6 +130,11 @@ def compute_bias_from_masks(
         raise OptionError(
             "--positive does not apply to masks: with --task binary the output is class id 1"
         )
+    if opts.sampler is not None:
+        raise OptionError(
+            "--sampler does not apply to masks: a sampler draws images, and each mask holds "
+            "pixels of many classes, so the pixel shares it gives cannot be derived"
+        )
     family = opts.family if opts.loss != "auto" else None
     pixel_task(opts.task, family)  # before reading: a task masks cannot have is refused now
     given = [paths] if isinstance(paths, str) else list(paths)

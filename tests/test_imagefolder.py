@@ -186,3 +186,11 @@ def test_cli_json(run: Callable[..., Any], tmp_path: Path) -> None:
     assert d["median_frequency_weights"] is None
     bad = run("--input-format", "imagefolder", tmp_path, "-t", "y")
     assert bad.exit_code == 2 and bad.output.startswith("Error: --target applies")
+
+
+def test_images_are_counted_not_opened(tmp_path: Path) -> None:
+    _tree(tmp_path, {"a": ["1.png"], "b": ["1.png"]})
+    (tmp_path / "b" / "broken.jpg").write_bytes(b"not a jpeg at all")
+    (tmp_path / "b" / "empty.webp").write_bytes(b"")
+    # torchvision's make_dataset lists these two as well; opening them is the loader's job.
+    assert compute_bias_from_imagefolder(str(tmp_path)).counts == (1, 3)

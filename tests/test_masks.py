@@ -353,6 +353,8 @@ def test_options_that_do_not_apply(tmp_path: Path) -> None:
         compute_bias_from_file(str(tmp_path), "y", input_format="masks")
     with pytest.raises(OptionError, match="--positive does not apply to masks"):
         compute_bias_from_masks(str(tmp_path), positive=1)
+    with pytest.raises(OptionError, match="--sampler does not apply to masks"):
+        compute_bias_from_masks(str(tmp_path), sampler="sqrt")
     with pytest.raises(OptionError, match="not --task regression"):
         compute_bias_from_masks(str(tmp_path), task="regression")
     with pytest.raises(OptionError, match="--task binary needs 2 classes"):
