@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +11,7 @@ import numpy as np
 from .assemble import WEIGHT_COLUMN, result_from_stats
 from .errors import DataError, OptionError
 from .images import IMAGE_FORMATS, compute_bias_from_images
-from .inmemory import to_table
+from .inmemory import to_table, weight_array
 from .nodata import compute_bias_from_counts, compute_bias_from_prior
 from .options import BiasOptions
 from .result import BiasResult
@@ -78,9 +79,7 @@ def compute_bias(
         quantile=quantile,
         tweedie_power=tweedie_power,
         eps=eps,
-        pos_weight=pos_weight
-        if pos_weight is None or isinstance(pos_weight, int | float)
-        else tuple(pos_weight),
+        pos_weight=_pos_weight(pos_weight),
         class_weight=class_weight,
         label_smoothing=label_smoothing,
         focal_gamma=focal_gamma,
@@ -96,11 +95,7 @@ def compute_bias(
     if sample_weight is not None:
         import pyarrow as pa
 
-        w = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
-        if w.shape[0] != table.num_rows:
-            raise DataError(
-                f"sample_weight has {w.shape[0]} values but y has {table.num_rows} rows"
-            )
+        w = weight_array(sample_weight, table.num_rows)
         table = table.append_column(WEIGHT_COLUMN, pa.array(w))
         weight = WEIGHT_COLUMN
     from ._arrow import without_views
@@ -110,8 +105,21 @@ def compute_bias(
     return result_from_stats(stats, options)
 
 
+def _pos_weight(value: Any) -> float | tuple[float, ...] | None:
+    """One number or one per output; NumPy values and framework tensors too."""
+    from ._tensors import is_framework_array, to_host
+
+    if value is None or isinstance(value, int | float):
+        return value
+    if is_framework_array(value):
+        value = to_host(value, "pos_weight")
+    if np.ndim(value) == 0:
+        return float(value)
+    return tuple(float(v) for v in np.asarray(value, dtype=np.float64).reshape(-1))
+
+
 def compute_bias_from_file(
-    path: str | Sequence[str],
+    path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     target: str | Sequence[str] | None = None,
     *,
     weight: str | None = None,
@@ -145,7 +153,10 @@ def compute_bias_from_file(
             encoding=encoding,
             where=where,
         )
-        return compute_bias_from_images(path, input_format, progress=progress, **options)
+        from .readers._paths import path_list
+
+        paths = path_list(path)
+        return compute_bias_from_images(paths, input_format, progress=progress, **options)
     opts = BiasOptions(**options)
     stats, names = collect_file_stats(
         path,
@@ -173,7 +184,7 @@ def _refuse_table_options(input_format: str, **given: object) -> None:
 
 
 def collect_file_stats(
-    path: str | Sequence[str],
+    path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     target: str | Sequence[str] | None = None,
     *,
     weight: str | None = None,
@@ -189,9 +200,10 @@ def collect_file_stats(
     The statistics can be saved (``stats.to_dict()``) and merged with others later.
     """
     from .readers import open_dataset
+    from .readers._paths import path_list
 
     opts = options or BiasOptions()
-    paths = [path] if isinstance(path, str) else list(path)
+    paths = path_list(path)
     targets = None if target is None else ([target] if isinstance(target, str) else list(target))
     with open_dataset(
         paths,
@@ -207,6 +219,7 @@ def collect_file_stats(
             targets, weight, dataset.row_filter.text if dataset.row_filter else None
         )
         stats = dataset.collect(lambda: LabelStats(spec), columns)
+        stats.notes.extend(dataset.warnings)
         names = tuple(dataset.names)
     return stats, names
 

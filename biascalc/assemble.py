@@ -154,7 +154,7 @@ def finish(
         prior_bias=prior_bias,
         outputs=loss.output_names(_outputs(decision, targets)),
         explanation=(*explanation, *fit.explanation),
-        warnings=(*decision.warnings, *fit.warnings, *approximate),
+        warnings=(*decision.warnings, *fit.warnings, *approximate, *(stats.notes if stats else ())),
         source=source,
         where=where,
     )

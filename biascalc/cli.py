@@ -202,7 +202,7 @@ class SectionedCommand(click.Command):
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog=EPILOG,
 )
-@click.argument("paths", nargs=-1, metavar="[PATH]...", type=click.Path())
+@click.argument("paths", nargs=-1, metavar="[PATH]...", type=click.Path(readable=False))
 @click.option(
     "-t",
     "--target",
@@ -308,13 +308,13 @@ class SectionedCommand(click.Command):
     "from_stats",
     multiple=True,
     metavar="FILE",
-    type=click.Path(),
+    type=click.Path(readable=False),
     help="No data: merge statistics saved with --save-stats (repeat for each part).",
 )
 @click.option(
     "--save-stats",
     metavar="FILE",
-    type=click.Path(),
+    type=click.Path(readable=False),
     help="Also write the label statistics as JSON, to merge with other parts later.",
 )
 @click.option(
@@ -363,9 +363,9 @@ class SectionedCommand(click.Command):
     "-o",
     "--output",
     metavar="FILE",
-    type=click.Path(),
-    help="Write the result to FILE (atomically) instead of stdout; FILE.json, .npy or .py "
-    "choose the format when --format is not given.",
+    type=click.Path(readable=False),
+    help="Write the result to FILE (atomically) instead of stdout (- is stdout); FILE.json, "
+    ".npy or .py choose the format when --format is not given.",
 )
 @click.option(
     "--layer",
@@ -473,6 +473,8 @@ def _compute(ctx: click.Context, paths: Sequence[str], targets: Sequence[str], *
         ):
             raise OptionFailure(f"{option} applies to --loss {loss} only")
     output = kw.pop("output")
+    if output == "-":
+        output = None  # -o - is standard output, as in most tools
     fmt = kw.pop("fmt")
     if output is not None and ctx.get_parameter_source("fmt") is click.core.ParameterSource.DEFAULT:
         # -o bias.json / bias.npy / bias.py: the file name says the format.

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ._tensors import is_framework_array, to_host
 from .assemble import finish, result_from_stats
 from .errors import OptionError
 from .options import BiasOptions
@@ -54,7 +55,9 @@ def compute_bias_from_prior(prior: float | Sequence[float], **options: Any) -> B
     """
     opts = BiasOptions(**options)
     opts.refuse_pixel_options("--prior")
-    values = [float(prior)] if isinstance(prior, int | float) else [float(p) for p in prior]
+    if is_framework_array(prior):
+        prior = to_host(prior, "prior").tolist()
+    values = [float(p) for p in np.ravel(np.asarray(prior, dtype=np.float64))]
     task = opts.task if opts.task != "auto" else ("binary" if len(values) == 1 else "multiclass")
     if opts.family is not None and opts.task == "auto":
         task = {"binary": "binary" if len(values) == 1 else "multilabel"}.get(

@@ -6,8 +6,11 @@ The rules, in order (the first that applies wins; each gives a one-line reason):
 2. The loss implies the family: a regression loss means regression, ``bce`` means binary
    (multilabel with several targets), ``cross_entropy`` means multiclass.
 3. ``--classes`` with K names: binary for K = 2, multiclass otherwise.
-4. Several target columns: all 0/1 (or boolean) -> multilabel; all numeric -> multi-output
-   regression.
+4. Several target columns: all 0/1 (or boolean) with exactly one 1 in every row ->
+   multiclass, one-hot encoded (class k is column k; ``keras.utils.to_categorical``,
+   ``F.one_hot``); all 0/1 otherwise -> multilabel; all numeric -> multi-output regression.
+   ``task="multiclass"`` (or cross-entropy) on such columns requires them to be one-hot;
+   ``task="multilabel"`` (or ``bce``) reads a one-hot matrix as independent labels.
 5. One column: booleans -> binary; exactly two distinct values -> binary; text ->
    multiclass; numbers that are not all integers -> regression; integers with at most
    ``AUTO_MAX_CLASSES`` (20) distinct values -> multiclass, more -> regression.  So a
@@ -101,6 +104,9 @@ def decide_task(
         task = "binary" if len(classes) == 2 else "multiclass"
         reason = f"--classes names {len(classes)} classes"
     if len(cols) > 1:
+        one_hot = _one_hot(stats, task, reason, classes, positive)
+        if one_hot is not None:
+            return one_hot
         decision = _decide_multi(stats, task, reason)
         _refuse_class_options(decision, classes, positive)
         return decision
@@ -147,9 +153,7 @@ def _detect_single(col: ColumnStats) -> tuple[Task, str]:
         return "binary", f"2 distinct values {format_values(values)}"
     if col.kind == "string":
         if values is None:
-            raise DataError(
-                f"column '{col.name}' has more distinct values than biascalc can treat as classes"
-            )
+            raise DataError(_too_many_classes(col))
         assert counted is not None
         _refuse_stray_text(col.name, values, counted[1].tolist())
         return (
@@ -170,6 +174,17 @@ def _detect_single(col: ColumnStats) -> tuple[Task, str]:
         "regression",
         f"integers with more than {AUTO_MAX_CLASSES} distinct values "
         f"(from {_num(col.moments.minimum)} to {_num(col.moments.maximum)})",
+    )
+
+
+def _too_many_classes(col: ColumnStats) -> str:
+    """The class limit, and what to do when a column has more distinct values."""
+    limit = col.counts.limit if col.counts is not None else 0
+    numeric = "pass --task regression (task='regression') for a numeric target, or " * (col.numeric)
+    return (
+        f"column '{col.name}' has more than {limit:,} distinct values, biascalc's limit for "
+        f"classes; {numeric}count the classes elsewhere and pass them with --counts "
+        "(compute_bias_from_counts), or check that this is the label column"
     )
 
 
@@ -249,6 +264,8 @@ def _classify(
     positive: object | None,
 ) -> TaskDecision:
     found = counted(col)
+    if found is None and col.counts is not None and col.counts.overflowed:
+        raise DataError(_too_many_classes(col))
     if found is None:
         raise DataError(
             f"column '{col.name}' does not hold class labels (too many distinct values, or "
@@ -358,7 +375,8 @@ def _decide_multi(stats: LabelStats, task: str, reason: str) -> TaskDecision:
             )
     if task in ("binary", "multiclass"):
         raise OptionError(
-            f"a {task} task takes one target column, not {len(cols)}; use --task multilabel"
+            f"a {task} task takes one target column (or, for multiclass, one-hot 0/1 columns), "
+            f"not {len(cols)}; use --task multilabel"
         )
     binary = [_zero_one(c) for c in cols]
     if task == "auto":
@@ -407,3 +425,64 @@ def _zero_one(col: ColumnStats) -> tuple[int, float] | None:
         return None
     pos = [i for i, v in enumerate(values) if v == 1]
     return (int(counts[pos[0]]), float(weights[pos[0]])) if pos else (0, 0.0)
+
+
+def _one_hot(
+    stats: LabelStats,
+    task: str,
+    reason: str,
+    classes: Sequence[object] | None,
+    positive: object | None,
+) -> TaskDecision | None:
+    """Several 0/1 target columns with exactly one 1 per row: one-hot multiclass.
+
+    Returns None when the rule does not apply (the columns are then multilabel or
+    regression targets, see :func:`_decide_multi`).  Under ``task="multiclass"`` columns
+    that are not one-hot are an error saying how many rows are not.
+    """
+    cols = stats.columns
+    if task not in ("auto", "multiclass"):
+        return None
+    pairs = [_zero_one(c) for c in cols]
+    zero_one = all(p is not None for p in pairs) and all(c.kind != "null" for c in cols)
+    rows, one_hot = stats.n_rows, stats.one_hot_rows
+    if not (zero_one and one_hot == rows and rows > 0):
+        if task != "multiclass":
+            return None
+        if not zero_one:
+            raise OptionError(
+                f"a multiclass task on {len(cols)} target columns needs them one-hot (0/1, one 1 "
+                "per row); they are not all 0/1: give the class column as the one target"
+            )
+        what = (
+            "these statistics do not record whether the rows are one-hot"
+            if one_hot is None
+            else f"{rows - one_hot} of the {rows} row(s) have no 1 or several"
+        )
+        raise DataError(
+            f"a multiclass task on {len(cols)} 0/1 target columns needs them one-hot, but "
+            f"{what}; use --task multilabel for independent labels"
+        )
+    names: list[Label] = [c.name for c in cols]
+    if classes is not None:
+        if len(classes) != len(cols):
+            raise OptionError(
+                f"--classes names {len(classes)} classes but there are {len(cols)} one-hot "
+                "target columns; name one class per column, in column order"
+            )
+        names = [c if isinstance(c, bool | int | float | str) else str(c) for c in classes]
+    if positive is not None:
+        raise OptionError("--positive only applies to binary tasks")
+    counts = np.array([p[0] for p in pairs if p is not None], np.int64)
+    weights = np.array([p[1] for p in pairs if p is not None], np.float64)
+    shape = (
+        f"one-hot: each of the {rows} rows has exactly one 1 in the {len(cols)} 0/1 target "
+        "columns, so class k is column k"
+    )
+    if task == "multiclass":
+        reason = f"{reason}; {shape}"
+    else:
+        reason = f"{shape} (for independent labels: task='multilabel', --task multilabel)"
+    absent = [names[i] for i in np.flatnonzero(counts == 0)]
+    warnings = (absent_warning(absent),) if absent else ()
+    return TaskDecision("multiclass", reason, tuple(names), counts, weights, warnings)

@@ -311,6 +311,12 @@ def _several_paths(d: Path) -> Layout:
     return Layout([str(a), str(b), str(c.parent)])
 
 
+def _same_file_twice(d: Path) -> Layout:
+    a = _write(d / "tw" / "a.csv", {"y": [0, 1, 1]})
+    _write(d / "tw" / "b.parquet", {"y": [1, 0]})
+    return Layout([str(d / "tw"), str(a), str(a)])  # counted once, with warnings
+
+
 def _input_format_given(d: Path) -> Layout:
     return _one(_write(d / "labels.bin", {"y": [2.0, 3.0]}), reading={"input_format": "parquet"})
 
@@ -408,6 +414,7 @@ LAYOUTS: dict[str, Callable[[Path], Layout]] = {
     "where-hive-csv": _where_hive,
     "error-where-literal-type": _where_error,
     "several-paths": _several_paths,
+    "same-file-twice": _same_file_twice,
     "input-format-given": _input_format_given,
     "error-column-missing-in-one-file": _column_missing_in_one_file,
     "error-column-missing-in-a-partition": _column_missing_in_a_partition,

@@ -103,8 +103,10 @@ def test_one_class_only_gives_finite_bias_and_warning() -> None:
 
 
 def test_several_targets() -> None:
-    df = pd.DataFrame({"a": [0, 1, 1], "b": [1, 0, 0]})
+    df = pd.DataFrame({"a": [0, 1, 1, 1], "b": [1, 0, 0, 1]})
     assert compute_bias(df).task == "multilabel"
+    one_hot = pd.DataFrame({"a": [0, 1, 1], "b": [1, 0, 0]})
+    assert compute_bias(one_hot).task == "multiclass"
     df = pd.DataFrame({"a": [0.5, 1, 1], "b": [1, 0, 7]})
     assert compute_bias(df).task == "regression"
     with pytest.raises(DataError, match="hold text"):

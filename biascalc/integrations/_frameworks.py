@@ -16,8 +16,7 @@ __all__ = ["check_shape", "resolve"]
 def resolve(y_or_result: Any, options: dict[str, Any]) -> BiasResult:
     """``y_or_result`` as a BiasResult: returned as is, or computed with ``compute_bias``.
 
-    Framework tensors are accepted as labels: anything with ``.numpy()`` (after
-    ``.detach().cpu()`` where those exist) is turned into a NumPy array first.
+    Framework tensors are accepted as labels and weights, as by ``compute_bias``.
     """
     if isinstance(y_or_result, BiasResult):
         if options:
@@ -27,23 +26,13 @@ def resolve(y_or_result: Any, options: dict[str, Any]) -> BiasResult:
         return y_or_result
     from ..api import compute_bias
 
-    options = dict(options)
-    if "sample_weight" in options and options["sample_weight"] is not None:
-        options["sample_weight"] = _to_numpy(options["sample_weight"])
-    return compute_bias(_to_numpy(y_or_result), **options)
-
-
-def _to_numpy(value: Any) -> Any:
-    if isinstance(value, list | tuple) and value and isinstance(value[0], list | tuple):
-        return np.asarray(value)  # a label matrix written as nested lists
-    for step in ("detach", "cpu"):
-        if hasattr(value, step) and callable(getattr(value, step)):
-            value = getattr(value, step)()
-    if hasattr(value, "numpy") and callable(value.numpy) and not isinstance(value, np.ndarray):
-        return value.numpy()
-    if type(value).__module__.startswith(("jax", "jaxlib")):
-        return np.asarray(value)
-    return value
+    if (
+        isinstance(y_or_result, list | tuple)
+        and y_or_result
+        and isinstance(y_or_result[0], list | tuple)
+    ):
+        y_or_result = np.asarray(y_or_result)  # a label matrix written as nested lists
+    return compute_bias(y_or_result, **options)  # tensors are read there (biascalc._tensors)
 
 
 def check_shape(result: BiasResult, shape: tuple[int, ...], what: str) -> npt.NDArray[np.float64]:

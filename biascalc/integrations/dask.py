@@ -129,7 +129,7 @@ def collect_stats(
 
 
 def collect_path_stats(
-    paths: Sequence[str | os.PathLike[str]],
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     target: str | Sequence[str] | None = None,
     *,
     weight: str | None = None,
@@ -159,9 +159,10 @@ def collect_path_stats(
     from distributed import Client, LocalCluster
 
     from ..readers import open_dataset
+    from ..readers._paths import path_list
 
     opts = options or BiasOptions()
-    names = [os.fspath(p) for p in paths]
+    names = path_list(paths)
     if not names or "-" in names:
         raise OptionError("--engine dask reads PATHs, not standard input")
     _check_split(split_every)
@@ -181,6 +182,7 @@ def collect_path_stats(
         with _client(scheduler, Client, LocalCluster):
             stats = _reduce(parts, split_every)
         dataset.check_rows(stats)
+        stats.notes.extend(dataset.warnings)
         return stats, tuple(dataset.names)
 
 

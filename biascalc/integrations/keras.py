@@ -15,16 +15,26 @@ __all__ = ["OutputBias", "bias_initializer"]
 
 
 @keras.saving.register_keras_serializable(package="biascalc")
-class OutputBias(keras.initializers.Initializer):  # type: ignore[misc]
+class OutputBias(keras.initializers.Constant):  # type: ignore[misc]
     """A constant bias vector that checks it matches the layer it initialises.
 
     Unlike ``keras.initializers.Constant([...])``, which broadcasts a one-element list
-    over any number of units, a shape mismatch raises a clear error.  Serialisable:
-    models using it save and load (with biascalc importable).
+    over any number of units, a shape mismatch raises a clear error.
+
+    Saved models record it as Keras' own ``Constant`` holding the values (``__class__``
+    names ``Constant``, which is what Keras' serialiser reads), so a model saved with it
+    loads in a fresh process with nothing but ``keras`` imported; the loaded layer's
+    initializer is that ``Constant`` (the check applies where the bias is first built,
+    and the saved weights hold the trained bias anyway).  Models saved by biascalc 0.1
+    (as ``biascalc>OutputBias``) still load once this module is imported.
     """
 
     def __init__(self, value: list[float]) -> None:
-        self.value = [float(v) for v in value]
+        super().__init__([float(v) for v in value])
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        return keras.initializers.Constant  # type: ignore[no-any-return]
 
     def __call__(self, shape: Any, dtype: Any = None) -> Any:
         if tuple(shape) != (len(self.value),):

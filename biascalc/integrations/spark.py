@@ -123,6 +123,7 @@ def collect_stats(
         keep = keep & ~c.missing
     totals = _first_pass(frame, spec, cols, keep, w)
     stats = LabelStats(spec)
+    stats.one_hot_rows = None  # not aggregated: several 0/1 targets stay multilabel
     stats.rows_seen = int(totals["n"])
     stats.n_rows = int(totals["keep"] or 0)
     stats.n_missing = stats.rows_seen - stats.n_rows

@@ -32,9 +32,43 @@ def init_output_bias_(module: Any, y_or_result: Any, **options: Any) -> BiasResu
     """
     bias = module if isinstance(module, torch.Tensor) else getattr(module, "bias", None)
     if bias is None:
-        raise ValueError(f"{type(module).__name__} has no bias (was it built with bias=False?)")
+        raise ValueError(_no_bias(module))
+    if bias.is_meta:
+        raise ValueError(
+            f"the bias of {type(module).__name__} is on the {bias.device} device, whose tensors "
+            "hold no values: a bias set there is lost when the module is materialised; "
+            "call module.to_empty(device=...) (or build it on a real device) first"
+        )
     result = resolve(y_or_result, options)
     values = check_shape(result, tuple(bias.shape), f"the bias of {type(module).__name__}")
     with torch.no_grad():
         bias.copy_(torch.from_numpy(values))
     return result
+
+
+_HEADS = (torch.nn.Linear, torch.nn.Bilinear, torch.nn.modules.conv._ConvNd)
+
+
+def _no_bias(module: Any) -> str:
+    """Why ``module`` has no bias, and which module to pass instead."""
+    name = type(module).__name__
+    if not isinstance(module, torch.nn.Module):
+        return f"{name} is not a torch module or tensor with a bias"
+    with_bias = [
+        (path, m)
+        for path, m in module.named_modules()
+        if path and isinstance(getattr(m, "bias", None), torch.Tensor)
+    ]
+    # The output layer is the last linear (or convolution) layer; a norm layer after it
+    # has a bias too, but is not the head.
+    heads = [(p, m) for p, m in with_bias if isinstance(m, _HEADS)] or with_bias
+    if heads:
+        path, last = heads[-1]
+        expr = "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in path.split("."))
+        return (
+            f"{name} has no bias of its own; pass its output layer, its last "
+            f"{type(last).__name__}: model{expr}"
+        )
+    if any(True for _ in module.children()):
+        return f"{name} has no bias and none of its modules has one (built with bias=False?)"
+    return f"{name} has no bias (was it built with bias=False?)"

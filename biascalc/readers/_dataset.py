@@ -23,7 +23,7 @@ from ._csv import CsvReader
 from ._features import declared_classes
 from ._filter import RowFilter, parse_where
 from ._partitions import PartitionedReader, with_partitions
-from ._paths import _expand, _is_stream, _remove_spool, _spool
+from ._paths import _expand, _is_stream, _remove_spool, _spool, path_list, unique_files
 
 if TYPE_CHECKING:
     import numpy as np
@@ -54,6 +54,8 @@ class Dataset:
         self._cleanup = cleanup
         self.progress = progress
         self.row_filter = row_filter
+        #: What resolving the paths found worth saying (a file reached twice).
+        self.warnings: list[str] = []
 
     def close(self) -> None:
         """Remove the temporary copies of standard input and pipes."""
@@ -277,7 +279,7 @@ def _check_column(name: str, reader: FileReader, role: str = "column") -> None:
 
 
 def open_dataset(
-    paths: Sequence[str],
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
     input_format: str | None = None,
     delimiter: str | None = None,
@@ -308,28 +310,27 @@ def open_dataset(
         else:
             raise OptionError(f"--delimiter must be one character, not {delimiter!r}")
     row_filter = parse_where(where) if isinstance(where, str) else where
-    if not paths:
-        paths = ["-"]
+    paths = path_list(paths) or ["-"]
     readers: list[FileReader] = []
     bases: list[str | None] = []
     cleanup: list[str] = []
     dataset = Dataset(readers, cleanup, row_filter=row_filter)
     try:
-        for given in paths:
-            for found in _expand(given):
-                path = found.path
-                name = "<stdin>" if path == "-" else path
-                if path == "-" or _is_stream(path):
-                    path = _spool(path)
-                    cleanup.append(path)
-                    if os.path.getsize(path) == 0:
-                        raise DataError(
-                            f"{'standard input' if name == '<stdin>' else repr(name)} is empty; "
-                            "pipe a file into biascalc or pass a path"
-                        )
-                reader = _open_one(path, name, input_format, delimiter, encoding)
-                readers.append(found.wrap(reader) if found.wrap is not None else reader)
-                bases.append(found.base)
+        files, dataset.warnings = unique_files([f for given in paths for f in _expand(given)])
+        for found in files:
+            path = found.path
+            name = "<stdin>" if path == "-" else path
+            if path == "-" or _is_stream(path):
+                path = _spool(path)
+                cleanup.append(path)
+                if os.path.getsize(path) == 0:
+                    raise DataError(
+                        f"{'standard input' if name == '<stdin>' else repr(name)} is empty; "
+                        "pipe a file into biascalc or pass a path"
+                    )
+            reader = _open_one(path, name, input_format, delimiter, encoding)
+            readers.append(found.wrap(reader) if found.wrap is not None else reader)
+            bases.append(found.base)
         readers[:] = with_partitions(readers, bases)
     except BaseException:
         dataset.close()

@@ -19,8 +19,9 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from ..errors import DataError
+from ..errors import DataError, OptionError
 from ._common import _DATA_SUFFIXES, FileReader, _sniff_ext, quoted
 from ._folders import folder_files, refuse_nested
 
@@ -38,6 +39,18 @@ class Found:
     path: str
     base: str | None = None
     wrap: Callable[[FileReader], FileReader] | None = None
+
+
+def path_list(path: Any) -> list[str]:
+    """What the API takes as input paths (a path or several; str, bytes or os.PathLike)
+    as a list of strings.  Anything else is a usage error, not a TypeError."""
+    items = [path] if isinstance(path, str | bytes | os.PathLike) else path
+    try:
+        return [os.fsdecode(p) for p in items]
+    except TypeError:
+        raise OptionError(
+            f"a path must be a str or os.PathLike (or a list of them), not {type(path).__name__}"
+        ) from None
 
 
 def _expand(path: str) -> list[Found]:
@@ -62,7 +75,7 @@ def _expand(path: str) -> list[Found]:
 def _walk(path: str) -> list[str]:
     found: list[str] = []
     other: list[str] = []
-    for root, dirs, files in os.walk(path):
+    for root, dirs, files in os.walk(path, onerror=_unreadable_folder):
         refuse_nested(root, path)
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
         for f in sorted(files):
@@ -78,6 +91,45 @@ def _walk(path: str) -> list[str]:
             f"{_DATA_SUFFIXES} files, optionally compressed"
         )
     return found
+
+
+def _unreadable_folder(exc: OSError) -> None:
+    """A folder below an input folder that cannot be listed is an error, never skipped."""
+    name = exc.filename if isinstance(exc.filename, str) else str(exc.filename)
+    reason = "permission denied" if isinstance(exc, PermissionError) else exc.strerror or exc
+    raise DataError(
+        f"cannot read folder {quoted(name)}: {reason}; its files would be left out "
+        "(fix its permissions, or pass the folders to read)"
+    )
+
+
+def unique_files(found: list[Found]) -> tuple[list[Found], list[str]]:
+    """The files with each one kept once, and a warning for each file reached again.
+
+    The same file may be given twice, or as a folder and one of its files, or through a
+    link; it is recognised by its device and inode (``os.stat``), so its rows are
+    counted once.  Standard input and pipes are never the same file.
+    """
+    seen: dict[tuple[int, int], str] = {}
+    kept: list[Found] = []
+    warnings: list[str] = []
+    for item in found:
+        try:
+            info = os.stat(item.path) if item.path != "-" else None
+        except OSError:
+            info = None  # reported when the file is opened
+        if info is None or not stat.S_ISREG(info.st_mode):
+            kept.append(item)
+            continue
+        key = (info.st_dev, info.st_ino)
+        if key in seen:
+            first = seen[key]
+            again = "again" if first == item.path else f"again as {quoted(item.path)}"
+            warnings.append(f"{quoted(first)} is reached {again}; its rows are counted once")
+            continue
+        seen[key] = item.path
+        kept.append(item)
+    return kept, warnings
 
 
 def _glob_base(pattern: str) -> str:

@@ -13,6 +13,7 @@ from ..errors import DataError, OptionError
 from .counts import CLASS_LIMIT, CountPart, ValueCounts
 from .declared import DeclaredClasses, merge_declared, note_dictionary
 from .moments import ExtraMeans, FloatArray, Moments
+from .onehot import count_one_hot_rows, merge_one_hot
 from .sketch import QuantileSketch, SketchStore
 from .values import ValueStore
 
@@ -161,6 +162,11 @@ class LabelStats:
         self.n_missing = 0
         self.rows_seen = 0
         self.weight_sum = 0.0
+        #: Kept rows of several numeric targets that are one-hot (stats/onehot.py); None
+        #: when some target is not numeric or the statistics did not record it (Spark).
+        self.one_hot_rows: int | None = 0
+        #: Warnings from reading the data (a file reached twice), shown with the result.
+        self.notes: list[str] = []
 
     @property
     def weighted(self) -> bool:
@@ -265,6 +271,9 @@ class LabelStats:
             keep = None
         with np.errstate(over="ignore"):  # an overflowing total is reported later
             self.weight_sum += float(np.sum(w)) if w is not None else n_keep
+        if len(columns) > 1:
+            found = count_one_hot_rows([v for _, v in columns])
+            self.one_hot_rows = merge_one_hot(self.one_hot_rows, found)
         for col, (arr, values) in zip(self.columns, columns, strict=True):
             self._update_column(col, arr, values, w, keep, line)
 
@@ -380,6 +389,8 @@ class LabelStats:
         out.n_missing = self.n_missing + other.n_missing
         out.rows_seen = self.rows_seen + other.rows_seen
         out.weight_sum = self.weight_sum + other.weight_sum
+        out.one_hot_rows = merge_one_hot(self.one_hot_rows, other.one_hot_rows)
+        out.notes = list(dict.fromkeys([*self.notes, *other.notes]))
         return out
 
 

@@ -146,6 +146,8 @@ def stats_to_dict(stats: LabelStats) -> dict[str, Any]:
         "n_missing": stats.n_missing,
         "rows_seen": stats.rows_seen,
         "weight_sum": stats.weight_sum,
+        "one_hot_rows": stats.one_hot_rows,
+        "notes": list(stats.notes),
         "columns": [
             {
                 "name": c.name,
@@ -190,6 +192,9 @@ def stats_from_dict(d: dict[str, Any]) -> LabelStats:
         stats = LabelStats(spec)
         stats.n_rows, stats.n_missing = int(d["n_rows"]), int(d["n_missing"])
         stats.rows_seen, stats.weight_sum = int(d["rows_seen"]), float(d["weight_sum"])
+        one_hot = d.get("one_hot_rows")  # absent in statistics of biascalc 0.1: unknown
+        stats.one_hot_rows = None if one_hot is None else int(one_hot)
+        stats.notes = [str(n) for n in d.get("notes", [])]
         stats.columns = [
             ColumnStats(
                 c["name"],
