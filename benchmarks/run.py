@@ -3,7 +3,7 @@
 
 Generates seeded data sets once (cached in benchmarks/data/), then runs every tool on
 every workload as a separate process, the tools taking turns within each round, and
-prints a Markdown table of median wall time, CPU time and peak RSS with issue #5's
+prints a Markdown table of median wall time, CPU time and peak RSS with issue #14's
 targets.  Examples::
 
     python benchmarks/run.py --quick                       # smoke run, 200k rows
@@ -230,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(report)
     if args.output is not None:
-        _write_atomic(args.output, report)
+        _write_atomic(args.output, _keep_token_section(args.output, report))
     if args.json is not None:
         raw = [
             {
@@ -247,6 +247,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         _write_atomic(args.json, json.dumps({"machine": machine, "results": raw}, indent=2))
     failed = any(r.error is not None for r in results)
     return 1 if failed else 0
+
+
+def _keep_token_section(path: Path, report: str) -> str:
+    """Keep the section benchmarks/tokens.py recorded in the same file (between markers)."""
+    from tokens import BEGIN, END
+
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    start, end = old.find(BEGIN), old.find(END)
+    if start < 0 or end < start:
+        return report
+    return report.rstrip("\n") + "\n\n" + old[start : end + len(END)] + "\n"
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from .nodata import compute_bias_from_counts, compute_bias_from_prior
 from .options import BiasOptions
 from .result import BiasResult
 from .stats import LabelStats, StatsSpec
+from .stats.tokens import TokenStats, is_token_stats
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -54,12 +56,17 @@ def compute_bias(
     variance_activation: str | None = None,
     logit_adjustment: float | None = None,
     sampler: str | None = None,
+    vocab_size: int | None = None,
+    ignore_index: Sequence[int] | None = None,
+    smoothing: float = 0.0,
 ) -> BiasResult:
     """Compute the output-layer bias for labels held in memory.
 
     ``y`` may be a list, a NumPy array (2-D: one column per output), a pandas Series or
     DataFrame (one target per column), a polars Series/DataFrame, or a PyArrow Array,
-    ChunkedArray or Table.  The keywords are the command line's options.
+    ChunkedArray or Table.  The keywords are the command line's options.  With
+    ``task="tokens"``, ``y`` is token ids of any shape (a NumPy array, a CPU tensor, a
+    list of equal-length lists), every element one next-token target.
 
     >>> r = compute_bias(["cat", "dog", "dog", "bird"])
     >>> r.task, r.classes
@@ -89,7 +96,14 @@ def compute_bias(
         variance_activation=variance_activation,
         logit_adjustment=logit_adjustment,
         sampler=sampler,
+        vocab_size=vocab_size,
+        ignore_index=None if ignore_index is None else tuple(ignore_index),
+        smoothing=smoothing,
     )
+    if options.task == "tokens":
+        if sample_weight is not None:
+            raise OptionError("sample_weight does not apply to --task tokens")
+        return result_from_stats(_count_ids(y, options), options)
     table = to_table(y)
     targets, weight = table.column_names, None
     if sample_weight is not None:
@@ -128,6 +142,10 @@ def compute_bias_from_file(
     encoding: str | None = None,
     progress: bool = False,
     where: str | None = None,
+    tokens: str | None = None,
+    header: bool = True,
+    decimal: str | None = None,
+    thousands: str | None = None,
     **options: Any,
 ) -> BiasResult:
     """Compute the bias from the label column(s) of a file (CSV, TSV, Parquet, JSON Lines,
@@ -140,6 +158,9 @@ def compute_bias_from_file(
     one column, ``target`` may be omitted.  ``input_format="imagefolder"`` or ``"masks"``
     reads an image data set instead (:mod:`biascalc.images`; no target, weight,
     delimiter, encoding or where).
+    CSV: ``header=False`` for files without a header line (``target`` is then a 1-based
+    position, ``"2"``); ``decimal`` and ``thousands`` for numbers written as ``1.739,26``
+    (``decimal=",", thousands="."``).
 
     >>> compute_bias_from_file("sample_data/wine.csv", "target").classes  # doctest: +SKIP
     (0, 1, 2)
@@ -157,6 +178,9 @@ def compute_bias_from_file(
 
         paths = path_list(path)
         return compute_bias_from_images(paths, input_format, progress=progress, **options)
+    from .options import task_for_tokens
+
+    options["task"] = task_for_tokens(options.get("task", "auto"), tokens)
     opts = BiasOptions(**options)
     stats, names = collect_file_stats(
         path,
@@ -168,6 +192,10 @@ def compute_bias_from_file(
         options=opts,
         progress=progress,
         where=where,
+        tokens=tokens,
+        header=header,
+        decimal=decimal,
+        thousands=thousands,
     )
     return result_from_stats(stats, opts, source=names)
 
@@ -194,10 +222,16 @@ def collect_file_stats(
     options: BiasOptions | None = None,
     progress: bool = False,
     where: str | None = None,
-) -> tuple[LabelStats, tuple[str, ...]]:
+    header: bool = True,
+    decimal: str | None = None,
+    thousands: str | None = None,
+    tokens: str | None = None,
+) -> tuple[LabelStats | TokenStats, tuple[str, ...]]:
     """Read files into label statistics (and the input names), without deciding anything.
 
     The statistics can be saved (``stats.to_dict()``) and merged with others later.
+    With ``options.task == "tokens"``, ``.npy`` files and raw token files (``tokens``:
+    their dtype, ``uint16|uint32|int32|int64``) are counted into :class:`TokenStats`.
     """
     from .readers import open_dataset
     from .readers._paths import path_list
@@ -205,6 +239,17 @@ def collect_file_stats(
     opts = options or BiasOptions()
     paths = path_list(path)
     targets = None if target is None else ([target] if isinstance(target, str) else list(target))
+    if tokens is not None and opts.task == "auto":
+        opts = dataclasses.replace(opts, task="tokens")
+    if opts.task == "tokens" and _token_files(paths, tokens):
+        if targets or weight or where:
+            raise OptionError(
+                "token files hold ids only: --target, --weight and --where apply to columns "
+                "of a table"
+            )
+        return _collect_token_files(paths, tokens, opts, progress)
+    if tokens is not None:
+        raise OptionError(f"--tokens {tokens} reads raw token files, not these inputs")
     with open_dataset(
         paths,
         input_format=input_format,
@@ -212,6 +257,9 @@ def collect_file_stats(
         encoding=encoding,
         progress=progress,
         where=where,
+        header=header,
+        decimal=decimal,
+        thousands=thousands,
     ) as dataset:
         targets = dataset.resolve_targets(targets, weight)
         columns = [*targets, *([weight] if weight else [])]
@@ -225,7 +273,7 @@ def collect_file_stats(
 
 
 def compute_bias_from_stats(
-    stats: Sequence[LabelStats | Mapping[str, Any]], **options: Any
+    stats: Sequence[LabelStats | TokenStats | Mapping[str, Any]], **options: Any
 ) -> BiasResult:
     """Merge partial statistics (objects or their ``to_dict()`` form) and compute the bias.
 
@@ -234,11 +282,16 @@ def compute_bias_from_stats(
     """
     if not stats:
         raise OptionError("no statistics to merge")
+    parts = [_load_stats(s) for s in stats]
+    tokens = [p for p in parts if isinstance(p, TokenStats)]
+    if tokens:
+        return _merged_token_result(tokens, len(parts), options)
     opts = BiasOptions(**options)
     opts.refuse_pixel_options("saved statistics")
-    parts = [s if isinstance(s, LabelStats) else LabelStats.from_dict(dict(s)) for s in stats]
     merged = parts[0]
+    assert isinstance(merged, LabelStats)
     for part in parts[1:]:
+        assert isinstance(part, LabelStats)
         if part.spec.targets != merged.spec.targets or part.spec.weight != merged.spec.weight:
             raise DataError(
                 f"statistics of targets {list(part.spec.targets)} cannot be merged with "
@@ -246,6 +299,75 @@ def compute_bias_from_stats(
             )
         merged = merged.merge(part)
     return result_from_stats(merged, opts)
+
+
+def _load_stats(part: LabelStats | TokenStats | Mapping[str, Any]) -> LabelStats | TokenStats:
+    if isinstance(part, LabelStats | TokenStats):
+        return part
+    if is_token_stats(part):
+        return TokenStats.from_dict(dict(part))
+    return LabelStats.from_dict(dict(part))
+
+
+def _merged_token_result(
+    parts: Sequence[TokenStats], n_parts: int, options: Mapping[str, Any]
+) -> BiasResult:
+    """Token counts saved in parts -> one result (--from-stats of token statistics)."""
+    if len(parts) != n_parts:
+        raise DataError("token statistics cannot be merged with label statistics")
+    total = parts[0]
+    for more in parts[1:]:
+        total = total.merge(more)
+    task = options.get("task", "auto")
+    opts = BiasOptions(**{**options, "task": "tokens" if task == "auto" else task})
+    if opts.ignore_index is not None and opts.ignore_index != total.spec.ignore_index:
+        raise DataError(
+            f"these token counts were made with --ignore-index "
+            f"{', '.join(map(str, total.spec.ignore_index))}; the ignored ids cannot change "
+            "when the counts are merged: count the parts again"
+        )
+    return result_from_stats(total, opts)
+
+
+def _token_files(paths: Sequence[str], tokens: str | None) -> bool:
+    """Whether the inputs are token files (.npy, .bin, or raw ids with --tokens)."""
+    from .readers._tokens import is_token_path
+
+    if tokens is not None:
+        return True
+    marked = [is_token_path(p) for p in paths]
+    if any(marked) and not all(marked):
+        raise OptionError("give either token files (.bin, .npy) or tables, not both")
+    return bool(paths) and all(marked)
+
+
+def _collect_token_files(
+    paths: Sequence[str], tokens: str | None, options: BiasOptions, progress: bool
+) -> tuple[TokenStats, tuple[str, ...]]:
+    from .readers._tokens import count_token_files, open_token_files
+
+    files = open_token_files(paths, tokens)
+    bar = None
+    if progress:
+        from .progress import ProgressBar
+
+        bar = ProgressBar()
+    stats = count_token_files(files, lambda dtype: options.token_spec("tokens", dtype), bar)
+    return stats, tuple(f.name for f in files)
+
+
+def _count_ids(y: Any, options: BiasOptions) -> TokenStats:
+    """Token ids held in memory -> TokenStats."""
+    try:
+        ids = np.asarray(y)
+    except ValueError as exc:  # ragged nested lists
+        raise DataError(f"token ids must form a rectangular array: {exc}") from None
+    if ids.dtype.kind not in "iu":
+        raise DataError(f"token ids must be integers, not {ids.dtype} values")
+    stats = TokenStats(options.token_spec("tokens", ids.dtype.name))
+    flat = ids.reshape(-1)
+    stats.add(flat, lambda i: f"at index {tuple(int(j) for j in np.unravel_index(i, ids.shape))}")
+    return stats
 
 
 def collect(

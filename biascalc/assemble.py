@@ -2,34 +2,42 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 import numpy as np
 
-from .errors import DataError
+from .errors import DataError, OptionError
 from .losses import Loss, LossData
 from .losses.base import MAX_LINES, fmt
 from .losses.classification import BinaryCrossEntropy, CrossEntropy
 from .losses.priors import sampled_priors
 from .options import BiasOptions
-from .result import BiasResult, TargetStatistics
+from .result import BiasResult, TargetStatistics, TokenSummary
 from .stats import LabelStats
-from .tasks import TaskDecision, decide_task
+from .stats.tokens import TokenStats
+from .tasks import TaskDecision, decide_task, decide_tokens
 
 __all__ = ["WEIGHT_COLUMN", "finish", "result_from_stats"]
 
 #: The name given to ``sample_weight`` when labels come from memory.
 WEIGHT_COLUMN = "__biascalc_weight__"
+#: Token results list this many of the most frequent ids.
+TOP_TOKENS = 10
 
 
 def result_from_stats(
-    stats: LabelStats,
+    stats: LabelStats | TokenStats,
     options: BiasOptions,
     *,
     source: tuple[str, ...] | None = None,
 ) -> BiasResult:
     """Turn label statistics into a result: task -> loss -> bias and expected losses."""
+    if isinstance(stats, TokenStats):
+        return _token_result(stats, options, source)
+    if options.task == "tokens":
+        raise DataError("--task tokens needs token counts; these statistics are of label columns")
     names = ", ".join(f"'{t}'" for t in stats.spec.targets)
     if stats.rows_seen == 0 and stats.spec.where is not None:
         raise DataError(f"no rows pass --where {stats.spec.where!r}; check the expression")
@@ -84,6 +92,7 @@ def finish(
     stats: LabelStats | None = None,
     source: tuple[str, ...] | None = None,
     where: str | None = None,
+    tokens: TokenSummary | None = None,
 ) -> BiasResult:
     """A decided task -> the loss's fit and the expected losses -> BiasResult."""
     statistics = priors = prior_bias = training_priors = None
@@ -107,7 +116,7 @@ def finish(
         priors = decision.class_weight / weight_sum
         counts = None if decision.counts is None else decision.counts.astype(np.float64)
         loss = options.loss_for(decision.task, decision.classes, priors, counts)
-        data = plain_data = _class_data(decision, priors, loss)
+        data = plain_data = _class_data(decision, priors, loss, weight_sum)
         if options.sampler_power is not None:
             # Without counts (--prior) the class probabilities are proportional to them.
             training_priors, line = sampled_priors(
@@ -115,7 +124,7 @@ def finish(
                 decision.class_weight if counts is not None else priors,
                 options.sampler_power,
             )
-            data = _class_data(decision, training_priors, loss)
+            data = _class_data(decision, training_priors, loss, weight_sum)
             explanation = (line,)
         explanation += _class_weight_lines(options, loss)
     fit = loss.fit(data)
@@ -145,11 +154,9 @@ def finish(
         weight=weight,
         weight_sum=weight_sum if weight is not None else None,
         classes=decision.classes,
-        counts=None if decision.counts is None else tuple(int(c) for c in decision.counts),
-        priors=None if priors is None else tuple(float(p) for p in priors),
-        training_priors=None
-        if training_priors is None
-        else tuple(float(p) for p in training_priors),
+        counts=None if decision.counts is None else tuple(decision.counts.tolist()),
+        priors=None if priors is None else tuple(priors.tolist()),
+        training_priors=None if training_priors is None else tuple(training_priors.tolist()),
         statistics=statistics,
         prior_bias=prior_bias,
         outputs=loss.output_names(_outputs(decision, targets)),
@@ -157,6 +164,7 @@ def finish(
         warnings=(*decision.warnings, *fit.warnings, *approximate, *(stats.notes if stats else ())),
         source=source,
         where=where,
+        tokens=tokens,
     )
 
 
@@ -170,11 +178,55 @@ def _approximation_note(stats: LabelStats | None) -> tuple[str, ...]:
     return (note,) if note else ()
 
 
+def _token_result(
+    stats: TokenStats, options: BiasOptions, source: tuple[str, ...] | None
+) -> BiasResult:
+    """Token counts -> the ids 0..V-1 as classes of a softmax -> BiasResult."""
+    if options.task not in ("auto", "tokens"):
+        raise OptionError(f"token counts give a --task tokens result, not --task {options.task}")
+    decision = decide_tokens(stats, options.vocab_size)
+    assert decision.counts is not None
+    counts = decision.counts
+    n = stats.n_tokens
+    p = counts[counts > 0] / n
+    # Most frequent first; equal counts by id (a stable sort of the negated counts).
+    top = np.argsort(-counts, kind="stable")[:TOP_TOKENS]
+    given = options.vocab_size is not None or stats.spec.vocab_size is not None
+    summary = TokenSummary(
+        vocab_size=int(counts.size),
+        vocab_size_from="--vocab-size" if given else "largest id + 1",
+        n_tokens=n,
+        n_ignored=stats.n_ignored,
+        ignore_index=stats.spec.ignore_index,
+        dtype=stats.spec.dtype,
+        n_absent=int(np.count_nonzero(counts == 0)),
+        entropy=-math.fsum((p * np.log(p)).tolist()),  # exactly rounded, run to run
+        top=tuple((int(i), int(counts[i])) for i in top if counts[i] > 0),
+    )
+    return finish(
+        decision,
+        options,
+        n_samples=n,
+        n_missing=stats.n_ignored,
+        weight_sum=float(n),
+        targets=(stats.spec.target,),
+        weight=None,
+        source=source,
+        tokens=summary,
+    )
+
+
 def _class_data(
-    decision: TaskDecision, priors: np.ndarray[Any, np.dtype[np.float64]], loss: Loss
+    decision: TaskDecision,
+    priors: np.ndarray[Any, np.dtype[np.float64]],
+    loss: Loss,
+    total: float,
 ) -> LossData:
     """Class shares -> what the loss works from, per output unit."""
     assert decision.classes is not None
+    if decision.task == "tokens":  # ids 0 .. V-1 name themselves
+        names = _token_names(len(priors))
+        return LossData(priors=priors, labels=names, total=total, summarise_clipping=True)
     labels = tuple(_label(c) for c in decision.classes)
     if decision.task == "binary":
         return LossData(priors=priors[1:], labels=labels[1:])
@@ -184,7 +236,7 @@ def _class_data(
         above = np.clip(1.0 - np.cumsum(priors)[:-1], 0.0, 1.0)
         names = tuple(f"> {c}" for c in labels[:-1])
         return LossData(priors=above, labels=loss.output_names(names))
-    return LossData(priors=priors, labels=labels)
+    return LossData(priors=priors, labels=labels, total=total)
 
 
 def _class_weight_lines(options: BiasOptions, loss: Loss) -> tuple[str, ...]:
@@ -201,6 +253,8 @@ def _class_weight_lines(options: BiasOptions, loss: Loss) -> tuple[str, ...]:
 
 def _outputs(decision: TaskDecision, targets: tuple[str, ...]) -> tuple[str, ...]:
     """A name for each output unit, in order."""
+    if decision.task == "tokens":
+        return _token_names(len(decision.classes or ()))
     classes = [str(c) for c in decision.classes or ()]
     if decision.task == "binary":
         return (classes[1],)
@@ -217,7 +271,7 @@ def _plain(loss: Loss, options: BiasOptions) -> Loss:
     if isinstance(loss, CrossEntropy):
         if loss.parameters().keys() <= {"center"}:
             return loss
-        return CrossEntropy(options.center, eps=options.eps)
+        return CrossEntropy(options.center, eps=options.eps, smoothing=loss.smoothing)
     if isinstance(loss, BinaryCrossEntropy):
         if not loss.parameters():
             return loss
@@ -225,6 +279,12 @@ def _plain(loss: Loss, options: BiasOptions) -> Loss:
     if loss.family == "binary":  # focal
         return BinaryCrossEntropy(eps=options.eps)
     return loss
+
+
+@functools.lru_cache(maxsize=2)
+def _token_names(n: int) -> tuple[str, ...]:
+    """ "0" .. "n-1": the labels and output names of a vocabulary (built once per result)."""
+    return tuple(map(str, range(n)))
 
 
 def _label(value: object) -> str:

@@ -19,7 +19,7 @@ import click
 
 from ._version import __version__
 
-TASK_CHOICES = ("auto", "regression", "binary", "multiclass", "multilabel", "ordinal")
+TASK_CHOICES = ("auto", "regression", "binary", "multiclass", "multilabel", "ordinal", "tokens")
 LOSS_CHOICES = (
     "auto",
     "mse",
@@ -43,6 +43,7 @@ FORMAT_CHOICES = ("table", "json", "python", "pytorch", "keras", "jax", "numpy")
 INPUT_FORMATS = ("csv", "tsv", "parquet", "jsonl", "arrow", "imagefolder", "masks")
 #: Input formats that are image data sets (biascalc.images), not tables of labels.
 IMAGE_FORMATS = ("imagefolder", "masks")
+TOKEN_DTYPES = ("uint16", "uint32", "int32", "int64")
 #: -o FILE without --format: the format its extension names.
 OUTPUT_EXTENSIONS = {".json": "json", ".npy": "numpy", ".py": "python"}
 # Options that belong to one loss: (option name, parameter, the loss it needs).
@@ -53,6 +54,10 @@ LOSS_PARAMETERS = (
     ("--focal-gamma", "focal_gamma", "focal"),
     ("--focal-alpha", "focal_alpha", "focal"),
 )
+
+
+class _PipeClosed(Exception):
+    """Standard output was closed by its reader (``biascalc ... | head``)."""
 
 
 class OptionFailure(click.ClickException):
@@ -120,6 +125,7 @@ Examples, one per task:
   biascalc data.csv -t species --class-weight balanced         # multiclass
   biascalc data.csv -t price --loss huber --huber-delta 5      # regression
   biascalc data.csv -t grade --task ordinal                    # ordinal (CORAL)
+  biascalc train.bin --tokens uint16 --vocab-size 50257 -f pytorch   # a language model
   biascalc --prior 0.01 --format pytorch                       # no data: a known rate
   biascalc --input-format imagefolder train/                   # images per class folder
   biascalc --input-format masks masks/ --num-classes 21        # segmentation pixels
@@ -129,7 +135,16 @@ Examples, one per task:
 #: --help lists the options in these sections, in this order (a test checks that every
 #: option is in one).  New options join the section a newcomer would look in.
 HELP_SECTIONS: dict[str, tuple[str, ...]] = {
-    "Input": ("input_format", "delimiter", "encoding", "where"),
+    "Input": (
+        "input_format",
+        "delimiter",
+        "encoding",
+        "where",
+        "tokens",
+        "no_header",
+        "decimal",
+        "thousands",
+    ),
     "Labels and task": (
         "targets",
         "weight",
@@ -138,6 +153,7 @@ HELP_SECTIONS: dict[str, tuple[str, ...]] = {
         "positive",
         "ignore_index",
         "num_classes",
+        "vocab_size",
     ),
     "Loss": (
         "loss",
@@ -158,6 +174,7 @@ HELP_SECTIONS: dict[str, tuple[str, ...]] = {
         "eps",
         "logit_adjustment",
         "sampler",
+        "smoothing",
     ),
     "Without data": ("prior", "counts", "from_stats", "save_stats"),
     "Output": ("fmt", "output", "layer", "explain"),
@@ -318,6 +335,20 @@ class SectionedCommand(click.Command):
     help="Also write the label statistics as JSON, to merge with other parts later.",
 )
 @click.option(
+    "--vocab-size",
+    type=int,
+    metavar="V",
+    help="--task tokens: the model's vocabulary size (default: the largest id + 1).",
+)
+@click.option(
+    "--smoothing",
+    type=float,
+    default=0.0,
+    show_default=True,
+    metavar="A",
+    help="--task tokens: add A to every token's count (Lidstone) instead of the eps clip.",
+)
+@click.option(
     "--classes",
     metavar="A,B,...",
     help="All classes, in output order (may add classes absent from the data).",
@@ -332,7 +363,7 @@ class SectionedCommand(click.Command):
     type=int,
     metavar="I",
     help="Label value to skip, as CrossEntropyLoss(ignore_index=I) does (repeatable; "
-    "masks: default 255).",
+    "masks: default 255; --task tokens: default -100).",
 )
 @click.option(
     "--num-classes",
@@ -369,10 +400,9 @@ class SectionedCommand(click.Command):
 )
 @click.option(
     "--layer",
-    default="layer",
-    show_default=True,
     metavar="NAME",
-    help="--format pytorch: the module whose .bias is set (dotted names allowed).",
+    help="--format pytorch: the module whose .bias is set (dotted names allowed; "
+    "default: layer, or lm_head for --task tokens).",
 )
 @click.option(
     "--input-format",
@@ -382,12 +412,32 @@ class SectionedCommand(click.Command):
     "segmentation masks (PNG L/P/I;16, .npy) counts pixels per class (biascalc[images]).",
 )
 @click.option("--delimiter", metavar="CHAR", help="CSV field delimiter (default: sniffed).")
+@click.option(
+    "--tokens",
+    type=click.Choice(TOKEN_DTYPES),
+    help="PATH is raw token ids of this type (nanoGPT's train.bin: uint16); implies --task tokens.",
+)
 @click.option("--encoding", metavar="NAME", help="Text encoding of CSV input (default: utf-8).")
 @click.option(
     "--where",
     metavar="EXPR",
     help="Use only the rows where EXPR holds, e.g. \"split == 'train' and fold != 3\" "
     "(comparisons, in (...), and/or/not; col('a b') for other names).",
+)
+@click.option(
+    "--no-header",
+    is_flag=True,
+    help="CSV without a header line: columns are named by position, 1 first (-t 2).",
+)
+@click.option(
+    "--decimal",
+    metavar="CHAR",
+    help="Decimal mark of CSV numbers: '.' or ',' (default: '.', or ',' when sniffed).",
+)
+@click.option(
+    "--thousands",
+    metavar="CHAR",
+    help="Thousands separator of CSV numbers to remove: ',', '.', ' ', \"'\" or '_'.",
 )
 @click.option(
     "--explain", is_flag=True, help="Table output: show the formula and the numbers plugged in."
@@ -423,11 +473,22 @@ def cli(ctx: click.Context, /, paths: tuple[str, ...], targets: tuple[str, ...],
     _run(lambda: _compute(ctx, paths, targets, **kw), debug)
 
 
+#: Characters of a message shown at most (a type or a schema can be megabytes long).
+MESSAGE_LIMIT = 1000
+
+
 def _one_line(message: str) -> str:
-    """Names and values from the data may hold line breaks; a message stays on one line."""
+    """Names and values from the data may hold line breaks; a message stays on one line,
+    and short (``MESSAGE_LIMIT``)."""
     from .readers import escaped
 
-    return escaped(message)
+    text = escaped(message)
+    if len(text) > MESSAGE_LIMIT:
+        # The start says what is wrong, the end what to do: keep both.
+        head, tail = MESSAGE_LIMIT * 2 // 3, MESSAGE_LIMIT // 4
+        skipped = len(text) - head - tail
+        text = f"{text[:head]} ... ({skipped:,} more characters) ... {text[-tail:]}"
+    return text
 
 
 def _run(action: Callable[[], None], debug: bool) -> None:
@@ -444,8 +505,14 @@ def _run(action: Callable[[], None], debug: bool) -> None:
         if debug:
             traceback.print_exc()
         raise click.ClickException(_one_line(str(exc))) from None
-    except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+    except (click.ClickException, click.exceptions.Exit, click.Abort):
         raise
+    except KeyboardInterrupt:
+        raise click.Abort from None  # click would print a blank line for KeyboardInterrupt
+    except BrokenPipeError:
+        # The reader of our output went away: main() exits quietly.  (Not as an OSError:
+        # click's own handler would turn it into exit 1.)
+        raise _PipeClosed from None
     except MemoryError:
         raise click.ClickException("out of memory; see the README on large inputs") from None
     except OSError as exc:
@@ -485,10 +552,11 @@ def _compute(ctx: click.Context, paths: Sequence[str], targets: Sequence[str], *
         and fmt != "pytorch"
     ):
         raise OptionFailure("--layer applies to --format pytorch only")
-    from .render.code import is_dotted_name
+    if fmt == "pytorch":  # the code renderers are imported only for the code formats
+        from .render.code import is_dotted_name
 
-    if not is_dotted_name(layer):
-        raise OptionFailure(f"--layer must be a Python name such as model.head, not {layer!r}")
+        if layer is not None and not is_dotted_name(layer):
+            raise OptionFailure(f"--layer must be a Python name such as model.head, not {layer!r}")
     if output is not None:
         check_output_path(output, paths)
     elif fmt == "numpy" and sys.stdout.isatty():
@@ -533,13 +601,21 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
         pos_weight[0] if pos_weight is not None and len(pos_weight) == 1 else pos_weight
     )
     reading = {k: kw.pop(k) for k in ("weight", "input_format", "delimiter", "encoding", "where")}
+    csv_text = {"header": not kw.pop("no_header"), "decimal": kw.pop("decimal")}
+    csv_text["thousands"] = kw.pop("thousands")
+    tokens = kw.pop("tokens")
+    from .options import task_for_tokens
+
+    kw["task"] = task_for_tokens(kw["task"], tokens)
     progress = not kw.pop("no_progress")
     engine, scheduler = kw.pop("engine"), kw.pop("scheduler")
     if scheduler is not None and engine != "dask":
         raise OptionFailure("--scheduler applies to --engine dask only")
-    if engine == "dask" and (given or not paths or "-" in paths):
+    if engine == "dask" and csv_text != {"header": True, "decimal": None, "thousands": None}:
+        raise OptionFailure("--no-header, --decimal and --thousands apply to --engine local only")
+    if engine == "dask" and (given or not paths or "-" in paths or tokens):
         raise OptionFailure(
-            "--engine dask reads PATHs (files, folders, globs); not standard input, "
+            "--engine dask reads PATHs (files, folders, globs); not standard input, token files, "
             "--prior, --counts or --from-stats"
         )
     if reading["input_format"] in IMAGE_FORMATS and not given:
@@ -554,10 +630,10 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
     if given:
         if len(given) > 1:
             raise OptionFailure(f"give one of {', '.join(source)}, not {' and '.join(given)}")
-        if paths or targets or reading["weight"] or reading["where"] or save_stats:
+        if paths or targets or reading["weight"] or reading["where"] or tokens or save_stats:
             raise OptionFailure(
                 f"{given[0]} replaces the data; do not give a PATH, --target, --weight, "
-                "--where or --save-stats with it"
+                "--where, --tokens or --save-stats with it"
             )
         if prior is not None:
             return api.compute_bias_from_prior(prior if len(prior) > 1 else prior[0], **kw)
@@ -571,6 +647,7 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
     from .options import BiasOptions
 
     options = BiasOptions(**kw)
+    stats: Any  # label statistics, or token counts
     if engine == "dask":
         from .integrations.dask import collect_path_stats
 
@@ -583,7 +660,9 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
             list(targets) or None,
             options=options,
             progress=progress,
+            tokens=tokens,
             **reading,
+            **csv_text,
         )
     if save_stats is not None:
         from .output import check_output_path, write_atomic
@@ -623,11 +702,17 @@ def _can_encode(text: str) -> bool:
 
 def _emit(data: str | bytes, output: str | None) -> None:
     if output is None:
-        if isinstance(data, bytes):
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
-        else:
-            click.echo(data, nl=False)
+        try:
+            if isinstance(data, bytes):
+                sys.stdout.buffer.write(data)
+                sys.stdout.buffer.flush()
+            else:
+                click.echo(data, nl=False)
+                sys.stdout.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise click.ClickException(f"cannot write the output: {exc.strerror or exc}") from None
         return
     from .output import write_atomic
 
@@ -635,7 +720,39 @@ def _emit(data: str | bytes, output: str | None) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit code (callable from tests)."""
+    """Entry point of the console script; returns the exit code (callable from tests).
+
+    Run as the console script (no ``argv``), Ctrl-C leaves at once with exit 130 (see
+    :mod:`biascalc._signals`).  Output that cannot be written is one line: a closed pipe
+    (``biascalc ... | head``) ends quietly, a full disk (``> /dev/full``) is an error.
+    """
+    console = argv is None
+    if console:
+        from . import _signals
+
+        _signals.watch()
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # here, not at exit, so that a failed write is reported
+    except (click.Abort, KeyboardInterrupt):
+        if console:
+            from . import _signals
+
+            _signals.abort()
+        click.echo("Aborted.", err=True)
+        return 130
+    except (BrokenPipeError, _PipeClosed):
+        # The reader of our stdout went away (biascalc ... | head): not an error of ours.
+        _silence_stdout()
+        return 0
+    except OSError as exc:
+        _silence_stdout()
+        click.echo(f"Error: cannot write the output: {exc.strerror or exc}", err=True)
+        return 1
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         cli.main(
             args=list(argv) if argv is not None else None,
@@ -647,14 +764,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    except (click.Abort, KeyboardInterrupt):
-        click.echo("Aborted.", err=True)
-        return 130
-    except BrokenPipeError:
-        # The reader of our stdout went away (biascalc ... | head): not an error of ours.
-        sys.stderr.close()
-        return 0
+    except SystemExit as exc:
+        if exc.code == 1 and _stdout_closed():
+            return 0  # click's answer to a closed pipe (EPIPE) is exit 1: ours is quiet
+        raise
     return 0
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has gone (poll reports an error on it)."""
+    import select
+
+    try:
+        poll = select.poll()
+        poll.register(sys.__stdout__.fileno() if sys.__stdout__ else 1, select.POLLOUT)
+        return any(event & select.POLLERR for _, event in poll.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the exit's flush of what is left cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # not a real file (a test's capture)
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -16,14 +16,17 @@ from .losses.priors import effective_number_weights, parse_sampler
 from .stats import StatsSpec
 from .tasks import TASKS, coerce_label
 
-__all__ = ["BiasOptions"]
+if TYPE_CHECKING:
+    from .stats.tokens import TokenSpec
+
+__all__ = ["BiasOptions", "task_for_tokens"]
 
 FloatArray = npt.NDArray[np.float64]
 # Which tasks each loss family fits.
 _FITS = {
     "regression": ("regression",),
     "binary": ("binary", "multilabel"),
-    "multiclass": ("multiclass",),
+    "multiclass": ("multiclass", "tokens"),
     "ordinal": ("ordinal",),
 }
 
@@ -41,8 +44,9 @@ class BiasOptions:
     ``laplace_nll``; ``logit_adjustment`` is TAU of Menon et al. 2021; ``sampler`` is
     ``"balanced"``, ``"sqrt"`` or ``"power:Q"``.
     ``ignore_index``: label values to skip, as ``CrossEntropyLoss(ignore_index=...)``
-    skips them; None means the input's default (255 for masks).  ``num_classes``: masks,
-    the classes are the ids 0 .. K-1.  Other inputs refuse both (:meth:`stats_spec`).
+    skips them; None means the input's default (255 for masks, -100 for --task tokens).
+    ``num_classes``: masks, the classes are the ids 0 .. K-1.  Other inputs refuse both
+    (:meth:`stats_spec`).
     """
 
     task: str = "auto"
@@ -66,6 +70,8 @@ class BiasOptions:
     sampler: str | None = None
     ignore_index: tuple[int, ...] | None = None
     num_classes: int | None = None
+    vocab_size: int | None = None
+    smoothing: float = 0.0
 
     def __post_init__(self) -> None:
         self._check_pixel_options()
@@ -111,6 +117,7 @@ class BiasOptions:
         if self.logit_adjustment is not None and not math.isfinite(self.logit_adjustment):
             raise OptionError("--logit-adjustment must be a finite number")
         self._check_adjustments(family)
+        self._check_tokens()
         # Build the loss once to validate its parameters (when it is already known).
         probe = self.loss if self.loss != "auto" else DEFAULT_LOSS.get(self.task)
         if probe is not None:
@@ -154,8 +161,9 @@ class BiasOptions:
         ]
         if given:
             verb = "applies" if len(given) == 1 else "apply"
+            tokens = " (--ignore-index also to --task tokens)" if self.ignore_index else ""
             raise OptionError(
-                f"{' and '.join(given)} {verb} to --input-format masks, not to {what}"
+                f"{' and '.join(given)} {verb} to --input-format masks{tokens}, not to {what}"
             )
 
     def _check_adjustments(self, family: str | None) -> None:
@@ -211,6 +219,51 @@ class BiasOptions:
                 "so no sampler draws by class"
             )
 
+    def _check_tokens(self) -> None:
+        """--vocab-size and --smoothing belong to --task tokens (--ignore-index is shared
+        with masks and checked in _check_pixel_options)."""
+        if self.task == "tokens":
+            if self.classes is not None or self.positive is not None:
+                raise OptionError(
+                    "--classes and --positive do not apply to --task tokens: the classes are "
+                    "the token ids 0 .. V-1; give V with --vocab-size"
+                )
+            if self.num_classes is not None:
+                raise OptionError(
+                    "--num-classes is for --input-format masks; give a token stream's "
+                    "vocabulary with --vocab-size"
+                )
+            if self.sampler is not None:
+                raise OptionError(
+                    "--sampler does not apply to --task tokens: every position of a sequence "
+                    "is a target, so no sampler draws by token"
+                )
+        else:
+            for option, given in (
+                ("--vocab-size", self.vocab_size is not None),
+                ("--smoothing", bool(self.smoothing)),
+            ):
+                if given:
+                    raise OptionError(f"{option} applies to --task tokens only")
+        from .stats.tokens import MAX_VOCAB
+
+        v = self.vocab_size
+        if v is not None and (
+            isinstance(v, bool) or not isinstance(v, int | np.integer) or not 1 <= v <= MAX_VOCAB
+        ):
+            raise OptionError(
+                f"--vocab-size must be a whole number from 1 to {MAX_VOCAB:,}, not {v}"
+            )
+        if not (math.isfinite(self.smoothing) and self.smoothing >= 0):
+            raise OptionError(f"--smoothing must be a non-negative number, not {self.smoothing}")
+
+    def token_spec(self, target: str, dtype: str | None = None) -> TokenSpec:
+        """What token readers count for these options (``ignore_index`` None: -100)."""
+        from .stats.tokens import DEFAULT_IGNORE_INDEX, TokenSpec
+
+        ignore = DEFAULT_IGNORE_INDEX if self.ignore_index is None else self.ignore_index
+        return TokenSpec(target, self.vocab_size, ignore, dtype)
+
     @property
     def family(self) -> str | None:
         """'regression', 'binary' (incl. multilabel), 'multiclass', 'ordinal', or None."""
@@ -218,6 +271,8 @@ class BiasOptions:
             return LOSSES[self.loss].family
         if self.task == "multilabel":
             return "binary"
+        if self.task == "tokens":
+            return "multiclass"
         return None if self.task == "auto" else self.task
 
     def loss_for(
@@ -266,6 +321,7 @@ class BiasOptions:
             output_range=self.output_range,
             variance_activation=self.variance_activation,
             logit_adjustment=self.logit_adjustment,
+            smoothing=self.smoothing,
         )
 
     @property
@@ -360,3 +416,14 @@ def _kind_of_labels(classes: Sequence[object]) -> str:
     if isinstance(first, float):
         return "float"
     return "string"
+
+
+def task_for_tokens(task: str, tokens: str | None) -> str:
+    """``--tokens DTYPE`` (a raw token file) implies ``--task tokens``; refuse another task."""
+    if tokens is None:
+        return task
+    if task not in ("auto", "tokens"):
+        raise OptionError(
+            f"--tokens {tokens} reads a token file, which is --task tokens, not {task}"
+        )
+    return "tokens"

@@ -16,7 +16,14 @@ import numpy.typing as npt
 
 from ._version import __version__
 
-__all__ = ["SCHEMA_VERSION", "BiasResult", "BiasResultDict", "ExpectedLossDict"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "BiasResult",
+    "BiasResultDict",
+    "ExpectedLossDict",
+    "TokenSummary",
+    "TokenSummaryDict",
+]
 
 SCHEMA_VERSION = 1
 Label = bool | int | float | str
@@ -33,6 +40,18 @@ class TargetStatisticsDict(TypedDict):
     std: float | None
     min: float | None
     max: float | None
+
+
+class TokenSummaryDict(TypedDict):
+    vocab_size: int
+    vocab_size_from: str
+    n_tokens: int
+    n_ignored: int
+    ignore_index: list[int]
+    dtype: str | None
+    n_absent: int
+    entropy: float
+    top: list[list[int]]
 
 
 class BiasResultDict(TypedDict):
@@ -62,6 +81,7 @@ class BiasResultDict(TypedDict):
     explanation: list[str]
     warnings: list[str]
     median_frequency_weights: list[float | None] | None
+    tokens: TokenSummaryDict | None
 
 
 def _finite(x: float) -> float | None:
@@ -86,6 +106,39 @@ class TargetStatistics:
     std: float
     minimum: float
     maximum: float
+
+
+@dataclass(frozen=True)
+class TokenSummary:
+    """What a person reads about a token stream instead of V rows (``--task tokens``).
+
+    ``entropy`` is the unigram entropy -sum_k p_k log p_k of the counted tokens, in nats:
+    the mean cross-entropy at step 0 of a bias that is exactly log p (no clipping).
+    ``top`` lists (id, count) of the most frequent ids, most frequent first.
+    """
+
+    vocab_size: int
+    vocab_size_from: str
+    n_tokens: int
+    n_ignored: int
+    ignore_index: tuple[int, ...]
+    dtype: str | None
+    n_absent: int
+    entropy: float
+    top: tuple[tuple[int, int], ...]
+
+    def to_dict(self) -> TokenSummaryDict:
+        return {
+            "vocab_size": self.vocab_size,
+            "vocab_size_from": self.vocab_size_from,
+            "n_tokens": self.n_tokens,
+            "n_ignored": self.n_ignored,
+            "ignore_index": list(self.ignore_index),
+            "dtype": self.dtype,
+            "n_absent": self.n_absent,
+            "entropy": float(self.entropy),
+            "top": [[int(i), int(c)] for i, c in self.top],
+        }
 
 
 @dataclass(frozen=True)
@@ -132,6 +185,7 @@ class BiasResult:
     #: Masks: Eigen & Fergus's median-frequency class weights, aligned with ``classes``
     #: (None for a class with no pixels); see :mod:`biascalc.stats.pixels`.
     median_frequency_weights: tuple[float | None, ...] | None = None
+    tokens: TokenSummary | None = None
 
     def to_dict(self) -> BiasResultDict:
         """The JSON object, as plain Python values (what ``--format json`` prints)."""
@@ -180,6 +234,7 @@ class BiasResult:
             "median_frequency_weights": None
             if self.median_frequency_weights is None
             else [None if w is None else _finite(w) for w in self.median_frequency_weights],
+            "tokens": None if self.tokens is None else self.tokens.to_dict(),
         }
 
     def to_json(self, indent: int | None = 2) -> str:

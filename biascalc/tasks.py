@@ -49,11 +49,19 @@ from .classnames import (
 )
 from .errors import DataError, OptionError
 from .stats import AUTO_MAX_CLASSES, ColumnStats, LabelStats
+from .stats.tokens import TokenStats
 
-__all__ = ["TASKS", "Task", "TaskDecision", "decide_task", "format_values"]
+__all__ = ["TASKS", "Task", "TaskDecision", "decide_task", "decide_tokens", "format_values"]
 
-Task = Literal["regression", "binary", "multiclass", "multilabel", "ordinal"]
-TASKS: tuple[Task, ...] = ("regression", "binary", "multiclass", "multilabel", "ordinal")
+Task = Literal["regression", "binary", "multiclass", "multilabel", "ordinal", "tokens"]
+TASKS: tuple[Task, ...] = (
+    "regression",
+    "binary",
+    "multiclass",
+    "multilabel",
+    "ordinal",
+    "tokens",
+)
 Label = bool | int | float | str
 
 
@@ -122,6 +130,11 @@ def decide_task(
         decision = _decide_multi(stats, task, reason)
         _refuse_class_options(decision, classes, positive)
         return decision
+    if task == "tokens":
+        raise OptionError(
+            f"--task tokens counts token ids; column '{col.name}' was read as labels "
+            "(give a list column of ids, a .npy file, or a raw file with --tokens)"
+        )
     if task not in ("binary", "multiclass", "ordinal"):
         raise OptionError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
     return _classify(col, task, reason, classes, positive)
@@ -486,3 +499,50 @@ def _one_hot(
     absent = [names[i] for i in np.flatnonzero(counts == 0)]
     warnings = (absent_warning(absent),) if absent else ()
     return TaskDecision("multiclass", reason, tuple(names), counts, weights, warnings)
+
+
+def decide_tokens(stats: TokenStats, vocab_size: int | None = None) -> TaskDecision:
+    """The classes of a token stream: the ids 0 .. V-1, in id order.
+
+    V is ``vocab_size`` (the option), else the one the statistics were counted for, else
+    the largest id seen + 1, with a warning: a model with a larger vocabulary has outputs
+    this bias does not cover.
+    """
+    if stats.n_seen == 0:
+        raise DataError(f"there are no token ids in {stats.spec.target!r}")
+    if stats.n_tokens == 0:
+        ignored = ", ".join(str(i) for i in stats.spec.ignore_index)
+        raise DataError(
+            f"all {stats.n_seen:,} token positions are --ignore-index values ({ignored}); "
+            "there is nothing to count"
+        )
+    warnings: list[str] = []
+    v = vocab_size if vocab_size is not None else stats.spec.vocab_size
+    largest = stats.largest_id
+    assert largest is not None
+    if v is None:
+        v = largest + 1
+        warnings.append(
+            f"--vocab-size not given: the vocabulary is taken to be the largest token id + 1 "
+            f"= {v:,}; a model with more outputs needs --vocab-size, since this bias has no "
+            f"entry for ids above {largest:,}"
+        )
+        source = "the largest id + 1"
+    else:
+        stats.check_vocab(v)
+        source = "--vocab-size"
+    counts = np.zeros(v, np.int64)
+    counts[: min(v, stats.counts.size)] = stats.counts[:v]
+    dtype = f"{stats.spec.dtype} " if stats.spec.dtype else ""
+    reason = (
+        f"--task tokens: {stats.n_tokens:,} {dtype}token ids, each a target of a softmax "
+        f"over a vocabulary of {v:,} ({source})"
+    )
+    return TaskDecision(
+        "tokens",
+        reason,
+        tuple(range(v)),
+        counts,
+        counts.astype(np.float64),
+        tuple(warnings),
+    )

@@ -239,3 +239,31 @@ def test_spark_output_folders_are_read_as_their_part_files(
     got = biascalc.compute_bias_from_file(out, "stars", where="species == 'dog'")
     dog = np.array(COLUMNS["stars"])[np.array(COLUMNS["species"], dtype=object) == "dog"]
     assert got.n_samples == dog.size
+
+
+def test_token_arrays_are_counted_by_spark(spark: Any) -> None:
+    """--task tokens on an array<int> column: Spark's counts equal a local count."""
+    rng = np.random.default_rng(21)
+    seqs = [rng.integers(0, 40, rng.integers(0, 30)).tolist() for _ in range(200)]
+    for s in seqs[::9]:
+        s.extend([-100, -100])  # padding
+    frame = spark.createDataFrame([(s,) for s in seqs], "input_ids array<int>").repartition(3)
+    flat = np.array([i for s in seqs for i in s])
+    r = compute_bias(frame, "input_ids", task="tokens", vocab_size=40)
+    local = biascalc.compute_bias(flat, task="tokens", vocab_size=40)
+    kept = flat[flat != -100]
+    assert r.counts == tuple(np.bincount(kept, minlength=40).tolist()) == local.counts
+    assert r.n_samples == kept.size and r.n_missing == int((flat == -100).sum())
+    assert r.bias.tolist() == local.bias.tolist()
+    split = spark.createDataFrame(
+        [([1, 2], "train"), ([2, 2], "valid"), ([3], "train")], "x array<int>, split string"
+    )
+    assert compute_bias(split, "x", task="tokens", where="split == 'train'").counts == (0, 1, 1, 1)
+    nested = spark.createDataFrame([([[1, 2], [3]],), ([[3, 3]],)], "x array<array<long>>")
+    assert compute_bias(nested, "x", task="tokens").counts == (0, 1, 1, 3)
+    words = spark.createDataFrame([(["a", "b"],)], "x array<string>")
+    with pytest.raises(DataError, match="holds array<string> values; --task tokens needs"):
+        compute_bias(words, "x", task="tokens")
+    bad = spark.createDataFrame([([1, -7, -7],)], "x array<int>")
+    with pytest.raises(DataError, match=r"token id -7 in column 'x' \(2 times\) is negative"):
+        compute_bias(bad, "x", task="tokens")

@@ -244,7 +244,7 @@ def _reduce(parts: list[Delayed], split_every: int) -> LabelStats:
 @contextlib.contextmanager
 def _client(address: str | None, client: Any, cluster: Any) -> Iterator[Any]:
     """A Client on ``address``, or on a LocalCluster started for the call (closed after)."""
-    local = None if address else cluster(dashboard_address=None)
+    local = None if address else cluster(dashboard_address=":0")
     try:
         with client(address or local) as c:
             yield c

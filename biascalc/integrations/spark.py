@@ -68,7 +68,8 @@ def compute_bias(
 
     ``options`` are those of :func:`biascalc.compute_bias`; ``where`` keeps the rows
     passing a filter (``"split == 'train'"``, the readers' grammar), as a Spark filter.
-    The result equals the local
+    With ``task="tokens"``, ``target`` is a column of token-id arrays (or ids) whose ids
+    Spark counts.  The result equals the local
     computation to rounding, except for the mae, quantile and huber losses, which use
     ``percentile_approx`` (rank error at most ``1/accuracy + 1/(2 grid)``; stated in the
     result's warnings) and need unweighted rows.  Spark reads the data a few times
@@ -81,6 +82,12 @@ def compute_bias(
     from ..api import result_from_stats
 
     opts = BiasOptions(**options)
+    if opts.task == "tokens":  # a column of token-id arrays: Spark counts the ids
+        from ._spark_tokens import collect_token_stats
+
+        if weight is not None or not isinstance(target, str):
+            raise OptionError("--task tokens counts one column of token ids, without weights")
+        return result_from_stats(collect_token_stats(frame, target, opts, where), opts)
     stats = collect_stats(
         frame, target, weight=weight, options=opts, accuracy=accuracy, grid=grid, where=where
     )

@@ -73,6 +73,7 @@ DEFAULT_LOSS = {
     "multilabel": "bce",
     "multiclass": "cross_entropy",
     "ordinal": "ordinal_bce",
+    "tokens": "cross_entropy",
 }
 
 
@@ -93,6 +94,7 @@ def make_loss(
     output_range: tuple[float, float] | None = None,
     variance_activation: str | None = None,
     logit_adjustment: float | None = None,
+    smoothing: float = 0.0,
 ) -> Loss:
     """Build a loss by name with the parameters that apply to it.
 
@@ -108,6 +110,7 @@ def make_loss(
     _only("--center", center, name, ("cross_entropy",))
     _only("--logit-adjustment", logit_adjustment is not None, name, ("bce", "cross_entropy"))
     _only("--variance-activation", variance_activation is not None, name, _HETERO)
+    _only("--smoothing", bool(smoothing), name, ("cross_entropy",))
     if not 0 <= label_smoothing < 1:
         raise OptionError(f"--label-smoothing must be in [0, 1), not {label_smoothing}")
     if logit_adjustment is not None and not math.isfinite(logit_adjustment):
@@ -132,7 +135,9 @@ def make_loss(
             binary_weight = (float(class_weight[0]), float(class_weight[1]))
         return BinaryCrossEntropy(pos_weight, binary_weight, label_smoothing, eps, logit_adjustment)
     if name == "cross_entropy":
-        return CrossEntropy(center, class_weight, label_smoothing, eps, logit_adjustment)
+        return CrossEntropy(
+            center, class_weight, label_smoothing, eps, logit_adjustment, smoothing=smoothing
+        )
     if name == "focal":
         return Focal(focal_gamma, focal_alpha, eps)
     return LOSSES[name](eps)

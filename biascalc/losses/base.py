@@ -38,12 +38,16 @@ class LossData:
     ``priors``: sigmoid losses, the weighted positive share per output; softmax losses,
     the weighted share of each class; ordinal, P(y > c_k) per threshold.  ``labels`` names
     each entry (for warnings).  ``columns``: regression losses, the statistics of each
-    target column.
+    target column.  ``total``: the (weighted) number of samples the priors are shares
+    of, for additive smoothing of counts.
     """
 
     priors: FloatArray | None = None
     labels: tuple[str, ...] = ()
     columns: tuple[ColumnStats, ...] = ()
+    total: float | None = None
+    #: One warning for all clipped classes, however few (a token vocabulary's absent ids).
+    summarise_clipping: bool = False
 
     @property
     def p(self) -> FloatArray:

@@ -33,6 +33,13 @@ def softplus(x: FloatArray) -> FloatArray:
     return np.logaddexp(0.0, x)
 
 
+def _exact_sum(values: FloatArray) -> float:
+    """The correctly rounded sum (``math.fsum``): BLAS dot products and SIMD sums round
+    differently with the arrays' memory alignment, so the last digit of a 50,000-class
+    loss would change from run to run."""
+    return math.fsum(values.tolist())
+
+
 def _clip_warnings(
     labels: tuple[str, ...], shares: FloatArray, clipped: FloatArray, what: str
 ) -> tuple[str, ...]:
@@ -55,6 +62,31 @@ def _adjustment_line(tau: float | None, link: str) -> list[str]:
         f"logit-adjusted loss: the loss sees b + TAU {link} pi, TAU = {fmt(tau)}, pi = the "
         f"training priors p, so b = (optimum) - TAU {link} pi [Menon et al. 2021]{balanced}"
     ]
+
+
+#: Softmaxes with more classes than this summarise their clipped classes in one warning.
+LISTED_CLASSES = 1000
+
+
+def _softmax_clip_warnings(
+    data: LossData, shares: FloatArray, clipped: FloatArray, what: str, eps: float
+) -> tuple[str, ...]:
+    """One warning per clipped class, or one summary when more than MAX_LINES are clipped,
+    there are more than LISTED_CLASSES classes, or the data asks for one (a vocabulary of
+    50,257 tokens, where thousands may never occur)."""
+    changed = shares != clipped
+    n = int(np.count_nonzero(changed))
+    if n == 0 or (
+        not data.summarise_clipping
+        and (n <= 1 or (n <= MAX_LINES and shares.size <= LISTED_CLASSES))
+    ):
+        return _clip_warnings(data.labels, shares, clipped, what)
+    absent = int(np.count_nonzero(changed & (shares == 0)))
+    return (
+        f"{n:,} of {shares.size:,} classes have a {what} below eps = {eps!r} ({absent:,} of "
+        f"them never occur): their bias is clipped to log(eps) = {math.log(eps)!r} so it is "
+        "finite; for --task tokens, --smoothing A gives them log((n_k + A) / (N + A V)) instead",
+    )
 
 
 class BinaryCrossEntropy(Loss):
@@ -193,12 +225,14 @@ class CrossEntropy(Loss):
         label_smoothing: float = 0.0,
         eps: float = DEFAULT_EPS,
         logit_adjustment: float | None = None,
+        smoothing: float = 0.0,
     ) -> None:
         super().__init__(eps)
         self.center = center
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
         self.logit_adjustment = logit_adjustment
+        self.smoothing = smoothing
 
     def parameters(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -210,6 +244,8 @@ class CrossEntropy(Loss):
             out["label_smoothing"] = self.label_smoothing
         if self.logit_adjustment is not None:
             out["logit_adjustment"] = self.logit_adjustment
+        if self.smoothing:
+            out["smoothing"] = self.smoothing
         return out
 
     def offset(self, p: FloatArray) -> FloatArray:
@@ -218,11 +254,26 @@ class CrossEntropy(Loss):
             return np.zeros_like(p)
         return np.asarray(self.logit_adjustment * np.log(np.maximum(p, self.eps)))
 
+    def fit_shares(self, data: LossData) -> FloatArray:
+        """The class shares the bias is fitted to: the data's own, or with ``smoothing`` A
+        (additive/Lidstone smoothing; Laplace's rule for A = 1) (n_k + A) / (N + A K).
+
+        Reference: Manning & Schuetze, Foundations of Statistical Natural Language
+        Processing (1999), 6.2.2 "Laplace's law, Lidstone's law".  The mean loss is still
+        taken over the data's shares: smoothing changes the prediction, not the targets.
+        """
+        if not self.smoothing:
+            return data.p
+        if data.total is None or not data.total > 0:
+            raise OptionError("--smoothing needs the number of samples the shares come from")
+        n, a = float(data.total), self.smoothing
+        return np.asarray((data.p * n + a) / (n + a * data.p.size), dtype=np.float64)
+
     def coefficients(self, p: FloatArray) -> tuple[FloatArray, float]:
         """C_k and the normaliser Z = sum_k c_k p_k of the docstring."""
         c = np.ones_like(p) if self.class_weight is None else self.class_weight
         e = self.label_smoothing
-        z = float(np.dot(c, p))
+        z = _exact_sum(c * p)
         if not z > 0:
             raise OptionError(
                 "--class-weight gives weight 0 to every class present in the data; "
@@ -231,11 +282,13 @@ class CrossEntropy(Loss):
         return c * ((1 - e) * p + e / p.size), z
 
     def fit(self, data: LossData) -> Fit:
-        coef, _ = self.coefficients(data.p)
+        coef, _ = self.coefficients(self.fit_shares(data))
         target = coef / coef.sum()
-        q = np.maximum(target, self.eps)
-        what = "share" if np.array_equal(target, data.p) else "optimal softmax output"
-        warnings = _clip_warnings(data.labels, target, np.minimum(q, 1.0), what)
+        # Smoothed shares are all positive and meant as they are: no eps clip.
+        q = target if self.smoothing else np.maximum(target, self.eps)
+        plain = self.class_weight is None and not self.label_smoothing and not self.smoothing
+        what = "share" if plain else "optimal softmax output"
+        warnings = _softmax_clip_warnings(data, target, np.minimum(q, 1.0), what, self.eps)
         bias = np.log(q) - self.offset(data.p)
         if self.center:
             bias = bias - bias.mean()
@@ -248,6 +301,11 @@ class CrossEntropy(Loss):
             head = (
                 "b_k = log(C_k / sum C), C_k = c_k ((1 - e) p_k + e/K) "
                 "[PyTorch CrossEntropyLoss weight / label_smoothing]"
+            )
+        if self.smoothing:
+            head += (
+                f"; p_k = (n_k + A) / (N + A K) with A = {fmt(self.smoothing)} "
+                "(--smoothing, Lidstone)"
             )
         if self.center:
             head += "; minus the mean of b (--center)"
@@ -262,5 +320,5 @@ class CrossEntropy(Loss):
         coef, z = self.coefficients(data.p)
         x = raw + self.offset(data.p)
         m = float(np.max(x))
-        lse = m + math.log(float(np.sum(np.exp(x - m))))
-        return float(np.dot(coef, lse - x) / z)
+        lse = m + math.log(_exact_sum(np.exp(x - m)))
+        return _exact_sum(coef * (lse - x)) / z

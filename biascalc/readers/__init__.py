@@ -28,7 +28,9 @@ from ._common import _SAMPLE_BYTES as _SAMPLE_BYTES
 from ._common import (
     BATCH_ROWS,
     CSV_BLOCK_BYTES,
+    CSV_RANGE_BYTES,
     FORMATS,
+    THREADS,
     FileReader,
     escaped,
     quoted,
@@ -42,7 +44,9 @@ from ._partitions import PartitionedReader
 __all__ = [
     "BATCH_ROWS",
     "CSV_BLOCK_BYTES",
+    "CSV_RANGE_BYTES",
     "FORMATS",
+    "THREADS",
     "ArrowReader",
     "CsvReader",
     "Dataset",

@@ -11,7 +11,8 @@ import codecs
 import collections
 import io
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, cast
 
 from ..errors import DataError
@@ -54,7 +55,15 @@ _SAMPLE_BYTES = 1 << 16
 _HEADER_LIMIT = 1 << 26
 _DATA_SUFFIXES = ".csv, .tsv, .parquet, .jsonl, .arrow"
 #: Names that ``biascalc.readers`` forwards here when they are set on the package.
-TUNABLES = frozenset({"BATCH_ROWS", "CSV_BLOCK_BYTES", "_SAMPLE_BYTES", "_HEADER_LIMIT"})
+#: A plain CSV file is split into byte ranges parsed in parallel, one per usable core,
+#: each at least this big (smaller files are read in one pass: a thread costs more).
+CSV_RANGE_BYTES = 16 << 20
+#: Threads that read in parallel; None: the usable cores (``os.sched_getaffinity``).
+THREADS: int | None = None
+TUNABLES = frozenset(
+    {"BATCH_ROWS", "CSV_BLOCK_BYTES", "CSV_RANGE_BYTES", "THREADS"}
+    | {"_SAMPLE_BYTES", "_HEADER_LIMIT"}
+)
 
 
 class FileReader(Protocol):
@@ -78,6 +87,18 @@ class FileReader(Protocol):
     def bytes_read(self) -> int:
         """Bytes of the file on disk consumed so far by :meth:`batches` (for progress)."""
         ...
+
+
+@dataclass
+class Part:
+    """One independently readable part of a file (a CSV byte range), read in its own thread.
+
+    ``first_line`` gives, when called, the line its first row is on (counted only when
+    an error message needs it); None for a part that starts at the top of the file.
+    """
+
+    batches: Iterator[pa.RecordBatch]
+    first_line: Callable[[], int] | None = None
 
 
 class Delegating:

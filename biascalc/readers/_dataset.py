@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import ColumnNotFoundError, DataError, OptionError
+from . import _common
 from ._columnar import ArrowReader, JsonLinesReader, ParquetReader
 from ._common import (
     FORMATS,
     FileReader,
+    Part,
     _compression,
     _refuse_archives,
     _sniff_format,
@@ -20,8 +25,11 @@ from ._common import (
     quoted,
 )
 from ._csv import CsvReader
+from ._csvnumbers import check_separators
+from ._csvsplit import usable_cores
 from ._features import declared_classes
 from ._filter import RowFilter, parse_where
+from ._parallel import ProgressSum, Stopped, in_parallel, relocated
 from ._partitions import PartitionedReader, with_partitions
 from ._paths import _expand, _is_stream, _remove_spool, _spool, path_list, unique_files
 
@@ -32,6 +40,7 @@ if TYPE_CHECKING:
 
     from ..progress import Progress
     from ..stats import LabelStats
+    from ..stats.declared import DeclaredClasses
 
 
 class Dataset:
@@ -112,26 +121,37 @@ class Dataset:
         so that line numbers in error messages count from the top of the file they name.
         """
         try:
-            total = make_stats()
+            threads = _common.THREADS or usable_cores()
             progress = self.progress
             size = sum(os.path.getsize(r.path) for r in self.readers) if progress else 0
-            done = 0
-            for reader in self.readers:
-                report = (
-                    None
-                    if progress is None
-                    else lambda read, bar=progress, start=done: bar.update(start + read, size)
-                )
+            shown = ProgressSum(
+                None if progress is None else lambda read: progress.update(read, size)
+            )
+            named = len(self.readers) > 1
+
+            def one(reader: FileReader, threads: int = 1) -> LabelStats:
+                key = id(reader)
                 part = collect_file(
                     reader,
                     make_stats,
                     columns,
-                    named=len(self.readers) > 1,
-                    on_batch=report,
+                    named=named,
+                    on_batch=lambda read: shown(key, read),
                     row_filter=self.row_filter,
+                    threads=threads,
                 )
+                shown(key, os.path.getsize(reader.path) if progress else 0)
+                return part
+
+            if len(self.readers) == 1 or threads == 1:
+                # One file: its parts (CSV byte ranges, Parquet row groups) in parallel.
+                parts = [one(reader, threads) for reader in self.readers]
+            else:
+                # Several files: one file per thread, each read in one pass.
+                parts = in_parallel(self.readers, one, threads, threading.Event())
+            total = make_stats()
+            for part in parts:
                 total = total.merge(part)
-                done += os.path.getsize(reader.path) if progress else 0
             self.check_rows(total)
             return total
         finally:
@@ -163,6 +183,7 @@ def collect_file(
     named: bool = False,
     on_batch: Callable[[int], None] | None = None,
     row_filter: RowFilter | None = None,
+    threads: int = 1,
 ) -> LabelStats:
     """One file's batches of ``columns`` folded into fresh statistics.
 
@@ -172,50 +193,105 @@ def collect_file(
     again.  ``named`` puts the file's name in front of its errors (several files are
     read); ``on_batch`` is told the bytes of the file read so far after every batch;
     ``row_filter`` drops the rows that do not pass it before the statistics see them.
+    ``threads`` > 1 reads the parts of the file the reader offers (``parts``: CSV byte
+    ranges, runs of Parquet row groups) in that many threads, each part through the same
+    per-batch code into its own statistics, merged in order.
     """
     # Each column may widen twice; CSV blocks may grow three times (1 -> 512 MiB).
     declared = declared_classes(_schema(reader))
+    progress = None if on_batch is None else _Locked(on_batch, reader)
     for _attempt in range(2 * len(columns) + 4):
-        part = make_stats()
-        part.declare(declared)
+        stop = threading.Event()
+        fold = partial(_fold, make_stats, declared, columns, row_filter, stop, progress)
         try:
-            for batch, rows in _batches(reader, columns, row_filter):
-                part.update(batch, rows)
-                if on_batch is not None:
-                    on_batch(reader.bytes_read)
+            parts = _parts(reader, columns, row_filter, threads)
+            if len(parts) == 1:
+                folded = [fold(parts[0])]
+            else:
+                folded = in_parallel(parts, fold, threads, stop)
         except _Widen:
             continue
         except DataError as exc:
             if named and quoted(reader.name) not in str(exc):
                 raise type(exc)(f"in {quoted(reader.name)}: {exc}") from None
             raise
-        return part
+        total = folded[0]
+        for part in folded[1:]:
+            total = total.merge(part)
+        return total
     raise DataError(  # pragma: no cover
         f"could not settle the column types of {quoted(reader.name)}"
     )
 
 
-def _batches(
-    reader: FileReader, columns: Sequence[str], row_filter: RowFilter | None
+def _fold(
+    make_stats: Callable[[], LabelStats],
+    declared: dict[str, DeclaredClasses],
+    columns: Sequence[str],
+    row_filter: RowFilter | None,
+    stop: threading.Event,
+    progress: _Locked | None,
+    part: Part,
+) -> LabelStats:
+    """One part's batches -> its own statistics: the seam where batches meet statistics."""
+    stats = make_stats()
+    stats.declare(declared)
+    for batch, rows in _filtered(part.batches, columns, row_filter):
+        if stop.is_set():
+            raise Stopped
+        try:
+            stats.update(batch, rows)
+        except DataError as exc:
+            raise relocated(exc, part) from None
+        if progress is not None:
+            progress()
+    return stats
+
+
+class _Locked:
+    """``on_batch(reader.bytes_read)``, called from one thread at a time."""
+
+    def __init__(self, on_batch: Callable[[int], None], reader: FileReader) -> None:
+        self._on_batch, self._reader, self._lock = on_batch, reader, threading.Lock()
+
+    def __call__(self) -> None:
+        with self._lock:
+            self._on_batch(self._reader.bytes_read)
+
+
+def _parts(
+    reader: FileReader, columns: Sequence[str], row_filter: RowFilter | None, threads: int
+) -> list[Part]:
+    """The file's parts, each a stream of batches of ``columns`` (and the filter's)."""
+    if row_filter is not None and _pruned(reader, row_filter):
+        return [Part(iter(()))]
+    extra = [c for c in row_filter.columns if c not in columns] if row_filter else []
+    read = [*columns, *extra]
+    split = getattr(reader, "parts", None)
+    if split is not None:
+        parts: list[Part] = split(read, threads)
+        return parts
+    return [Part(reader.batches(read))]
+
+
+def _filtered(
+    batches: Iterator[pa.RecordBatch], columns: Sequence[str], row_filter: RowFilter | None
 ) -> Iterator[tuple[pa.RecordBatch, npt.NDArray[np.int64] | None]]:
     """Where batches leave a reader: plain text types, the row filter applied.
 
-    With a filter, each batch comes with the positions (in its file) of the rows kept,
-    so that errors still name the right line.
+    With a filter, each batch comes with the positions (in its part of the file) of the
+    rows kept, so that errors still name the right line.
     """
     import numpy as np
 
     from .._arrow import to_numpy, without_views
 
     if row_filter is None:
-        for batch in reader.batches(columns):
+        for batch in batches:
             yield without_views(batch), None
         return
-    if _pruned(reader, row_filter):
-        return
-    extra = [c for c in row_filter.columns if c not in columns]
     start = 0
-    for batch in reader.batches([*columns, *extra]):
+    for batch in batches:
         batch = without_views(batch)
         keep = row_filter.passing(batch)
         rows = np.flatnonzero(to_numpy(keep)) + start
@@ -244,15 +320,24 @@ def _schema(reader: FileReader) -> pa.Schema | None:
 def _show_columns(names: Sequence[str], limit: int = 30) -> str:
     """All the column names, or the first and the last ones (labels are often last)."""
     if len(names) <= limit:
-        return ", ".join(escaped(n) for n in names)
+        return ", ".join(_shown(n) for n in names)
     head, tail = names[: limit - 6], names[-5:]
     skipped = len(names) - len(head) - len(tail)
     return (
-        ", ".join(escaped(n) for n in head)
+        ", ".join(_shown(n) for n in head)
         + f", ... {skipped} more ..., "
-        + ", ".join(escaped(n) for n in tail)
+        + ", ".join(_shown(n) for n in tail)
         + f" ({len(names)} in all)"
     )
+
+
+def _shown(name: str) -> str:
+    """A column name in a list: an unnamed column (pandas' index) is '', never a gap."""
+    return escaped(name[:_NAME_LIMIT] + ("..." if len(name) > _NAME_LIMIT else "")) or "''"
+
+
+_NAME_LIMIT = 60
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def _check_column(name: str, reader: FileReader, role: str = "column") -> None:
@@ -275,6 +360,15 @@ def _check_column(name: str, reader: FileReader, role: str = "column") -> None:
     suggestion = folded[0] if folded else (close[0] if close else None)
     if suggestion is not None:
         message += f"; did you mean {quoted(suggestion)}?"
+    elif (
+        isinstance(reader, CsvReader)
+        and reader.header
+        and all(_NUMBER.fullmatch(n.strip()) for n in names)
+    ):
+        message += (
+            "; every name in the first line is a number, so it looks like data: if the file "
+            "has no header line, pass --no-header and name columns by position (-t 1)"
+        )
     raise ColumnNotFoundError(message)
 
 
@@ -286,6 +380,9 @@ def open_dataset(
     encoding: str | None = None,
     progress: bool | Progress = False,
     where: str | RowFilter | None = None,
+    header: bool = True,
+    decimal: str | None = None,
+    thousands: str | None = None,
 ) -> Dataset:
     """Open files (or ``"-"`` for standard input) as one data set.
 
@@ -294,7 +391,9 @@ def open_dataset(
     draws a progress bar on standard error when it is a terminal and the read is long
     (:class:`biascalc.progress.ProgressBar`); or pass your own :class:`Progress`.
     ``where`` is a row filter (``"split == 'train'"``, see :mod:`biascalc.readers._filter`):
-    only the rows that pass it reach the statistics.
+    only the rows that pass it reach the statistics.  ``header=False`` reads CSV files
+    without a header line (columns named ``"1"``, ``"2"``, ...); ``decimal`` /
+    ``thousands`` say how CSV numbers are written (``","`` / ``"."`` for ``1.739,26``).
 
     >>> ds = open_dataset(["sample_data/wine.csv"])  # doctest: +SKIP
     >>> ds.readers[0].column_names[:2]  # doctest: +SKIP
@@ -310,6 +409,7 @@ def open_dataset(
         else:
             raise OptionError(f"--delimiter must be one character, not {delimiter!r}")
     row_filter = parse_where(where) if isinstance(where, str) else where
+    check_separators(decimal, thousands)
     paths = path_list(paths) or ["-"]
     readers: list[FileReader] = []
     bases: list[str | None] = []
@@ -328,7 +428,9 @@ def open_dataset(
                         f"{'standard input' if name == '<stdin>' else repr(name)} is empty; "
                         "pipe a file into biascalc or pass a path"
                     )
-            reader = _open_one(path, name, input_format, delimiter, encoding)
+            spooled = path != found.path
+            csv = CsvOptions(delimiter, encoding, header, decimal, thousands, spooled)
+            reader = _open_one(path, name, input_format, csv)
             readers.append(found.wrap(reader) if found.wrap is not None else reader)
             bases.append(found.base)
         readers[:] = with_partitions(readers, bases)
@@ -344,13 +446,19 @@ def open_dataset(
     return dataset
 
 
-def _open_one(
-    path: str,
-    name: str,
-    input_format: str | None,
-    delimiter: str | None,
-    encoding: str | None,
-) -> FileReader:
+class CsvOptions(NamedTuple):
+    """How to read CSV text: open_dataset's options, passed on to :class:`CsvReader`."""
+
+    delimiter: str | None = None
+    encoding: str | None = None
+    header: bool = True
+    decimal: str | None = None
+    thousands: str | None = None
+    #: A temporary copy of standard input or a pipe: read in one pass.
+    spooled: bool = False
+
+
+def _open_one(path: str, name: str, input_format: str | None, csv: CsvOptions) -> FileReader:
     try:
         _refuse_archives(path, name)
         fmt = input_format or _sniff_format(path, name)
@@ -361,9 +469,18 @@ def _open_one(
         compression = _compression(path)
         if fmt == "jsonl":
             return JsonLinesReader(path, name, compression)
-        if fmt == "tsv" and delimiter is None:
-            delimiter = "\t"
-        return CsvReader(path, name, delimiter, encoding, compression)
+        delimiter = "\t" if fmt == "tsv" and csv.delimiter is None else csv.delimiter
+        return CsvReader(
+            path,
+            name,
+            delimiter,
+            csv.encoding,
+            compression,
+            header=csv.header,
+            decimal=csv.decimal,
+            thousands=csv.thousands,
+            splittable=not csv.spooled,
+        )
     except PermissionError:
         raise DataError(f"cannot read {quoted(name)}: permission denied") from None
     except IsADirectoryError:

@@ -87,12 +87,25 @@ _MAX_NAMED = 20
 _LINE_LENGTH = 88
 
 
+#: Lists longer than this (a vocabulary's bias) are packed several values to a line.
+_PACK_ITEMS = 1000
+
+
 def _wrap(before: str, items: list[str], after: str = "") -> list[str]:
-    """``before[a, b, c]after`` on one line if it fits, else one item per line."""
+    """``before[a, b, c]after`` on one line if it fits, else one item per line (several
+    per line, up to the line length, for lists of more than _PACK_ITEMS items)."""
     line = f"{before}[{', '.join(items)}]{after}"
     if len(line) <= _LINE_LENGTH or not items:
         return [line]
-    return [f"{before}[", *(f"    {item}," for item in items), f"]{after}"]
+    if len(items) <= _PACK_ITEMS:
+        return [f"{before}[", *(f"    {item}," for item in items), f"]{after}"]
+    rows, row = [], "   "
+    for item in items:
+        if len(row) + len(item) + 2 > _LINE_LENGTH and row.strip():
+            rows.append(row)
+            row = "   "
+        row += f" {item},"
+    return [f"{before}[", *rows, row, f"]{after}"]
 
 
 def _bias_values(result: BiasResult) -> list[float]:
@@ -112,7 +125,7 @@ def _bias_items(result: BiasResult) -> list[str]:
 
 
 #: Parameters that change the form of the bias, not the loss being minimised.
-_NEUTRAL_PARAMETERS = frozenset({"center", "sampler", "output_range"})
+_NEUTRAL_PARAMETERS = frozenset({"center", "sampler", "output_range", "smoothing"})
 
 
 def _loss_name(
@@ -218,7 +231,9 @@ def _header(result: BiasResult, ascii_only: bool, defines_classes: bool = False)
         + (f" {{{parameters}}}" if parameters else "")
         + f", activation: {names([result.activation])}"
     )
-    if result.n_samples is not None:
+    if result.task == "tokens" and result.n_samples is not None:
+        lines.append(f"# tokens: {result.n_samples} counted, {result.n_missing} ignored")
+    elif result.n_samples is not None:
         missing = f" ({result.n_missing} with a missing label skipped)" if result.n_missing else ""
         lines.append(f"# rows: {result.n_samples}{missing}")
     lines.append(f"# {n} output unit{'s' if n != 1 else ''}; {_expected_loss(result)}")
@@ -244,6 +259,8 @@ def _classes_comment(result: BiasResult, ascii_only: bool, defines_classes: bool
         return ["# One logit per target, in the order of the targets."]
     if result.task == "binary" and len(result.bias) == 1:
         return [f"# The output is the logit of class {_literal(result.classes[-1], ascii_only)}."]
+    if result.task == "tokens":
+        return [f"# One logit per token id 0 .. {len(result.bias) - 1}, in id order."]
     if result.task == "multiclass" and len(result.classes) == len(result.bias):
         if defines_classes:
             return ["# One logit per class, in the order of CLASSES."]
@@ -283,20 +300,35 @@ def render_python(result: BiasResult, **context: Any) -> str:
     """
     ascii_only = _ascii_only(context)
     lines = [*_header(result, ascii_only, True), *_wrap("OUTPUT_BIAS = ", _bias_items(result))]
-    if result.classes is not None:
+    if result.classes is not None and result.task != "tokens":  # token ids are the indices
         lines += _wrap("CLASSES = ", [_literal(c, ascii_only) for c in result.classes])
     return _render(lines)
 
 
-def render_pytorch(result: BiasResult, *, layer: str = "layer", **context: Any) -> str:
+#: What a language-model head needs to hear (``--task tokens``).  Tied heads: nanoGPT's
+#: ``model.py`` (``self.transformer.wte.weight = self.lm_head.weight``, ``bias=False``);
+#: Hugging Face GPT-2 ``GPT2LMHeadModel.lm_head`` is ``nn.Linear(..., bias=False)``.
+_TIED_HEAD_NOTE = (
+    "# Many language-model heads have no bias: GPT-2 and nanoGPT tie {layer}.weight to the",
+    "# token embedding and build it with bias=False.  Give it one before this runs, e.g.",
+    "#     {layer}.bias = torch.nn.Parameter(torch.zeros({n}))",
+    "# (the bias is a separate parameter, so the weights stay tied), and make sure the",
+    "# optimizer sees it (create the optimizer after adding it).",
+)
+
+
+def render_pytorch(result: BiasResult, *, layer: str | None = None, **context: Any) -> str:
     """Copies the bias into ``{layer}.bias`` (an existing module) under ``torch.no_grad()``.
 
-    ``layer`` is the variable name (dotted paths such as ``model.head`` allowed).
+    ``layer`` is the variable name (dotted paths such as ``model.head`` allowed; default
+    ``layer``, or ``lm_head`` for a token stream).
 
     >>> from biascalc import compute_bias
     >>> print(render_pytorch(compute_bias([0, 0, 0, 1]), layer="model.head").splitlines()[-2])
     with torch.no_grad():
     """
+    if layer is None:
+        layer = "lm_head" if result.task == "tokens" else "layer"
     if not is_dotted_name(layer):
         raise OptionError(f"layer must be a Python name such as model.head, not {layer!r}")
     n = len(result.bias)
@@ -306,6 +338,14 @@ def render_pytorch(result: BiasResult, *, layer: str = "layer", **context: Any) 
     if loss is not None and not (activated and result.loss in _ACTIVATED_LOSSES):
         lines.append(f"# {layer} outputs the raw scores that {loss} takes.")
     lines += _training_notes(result, layer)
+    shape = f"{{None if {layer}.bias is None else tuple({layer}.bias.shape)}}"
+    missing = [f'        f"not {shape}"']
+    if result.task == "tokens":
+        lines += [line.format(layer=layer, n=n) for line in _TIED_HEAD_NOTE]
+        missing = [
+            f'        f"not {shape} "',
+            '        "(a head built with bias=False needs one added: see above)"',
+        ]
     lines += [
         "import torch",
         "",
@@ -313,7 +353,7 @@ def render_pytorch(result: BiasResult, *, layer: str = "layer", **context: Any) 
         f"if {layer}.bias is None or tuple({layer}.bias.shape) != ({n},):",
         "    raise ValueError(",
         f'        f"{layer}.bias must have shape ({n},) for the {n} bias value(s) of biascalc, "',
-        f'        f"not {{None if {layer}.bias is None else tuple({layer}.bias.shape)}}"',
+        *missing,
         "    )",
         "with torch.no_grad():",
         f"    {layer}.bias.copy_(output_bias)",

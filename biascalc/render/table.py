@@ -60,7 +60,14 @@ def render_table(
     lines.append(
         f"loss        {d['loss']}{f' ({params})' if params else ''}, {d['activation']} output"
     )
-    if d["n_samples"] is None:
+    tokens = d["tokens"]
+    if tokens is not None:
+        ignored = ", ".join(str(i) for i in tokens["ignore_index"]) or "none"
+        lines.append(
+            f"tokens      {tokens['n_tokens']:,} counted, {tokens['n_ignored']:,} ignored "
+            f"(--ignore-index {ignored})"
+        )
+    elif d["n_samples"] is None:
         lines.append("rows        none (probabilities given)")
     else:
         rows = f"rows        {d['n_samples']:,} used, {d['n_missing']:,} missing"
@@ -71,7 +78,9 @@ def render_table(
         lines.append(rows)
     lines.append("")
     bias = d["bias"]
-    if d["classes"] is not None and d["priors"] is not None:
+    if tokens is not None:
+        lines += _token_rows(d, unicode)
+    elif d["classes"] is not None and d["priors"] is not None:
         lines += _class_rows(d, unicode)
     elif d["statistics"] is not None:
         # One bias per target, or (gaussian_nll, laplace_nll) two: listed per output below.
@@ -170,4 +179,22 @@ def _class_rows(d: Any, unicode: bool) -> list[str]:
         out.append(f"  (count and share: {unit})")
     if task == "ordinal":
         out += ["", *_output_rows(d["outputs"], bias, "P(y {})")]
+    return out
+
+
+def _token_rows(d: Any, unicode: bool) -> list[str]:
+    """A vocabulary is summarised: its size, the ids never seen, entropy, top ids."""
+    tokens, priors, bias = d["tokens"], d["priors"], d["bias"]
+    v = tokens["vocab_size"]
+    out = [
+        f"vocabulary  {v:,} ids ({tokens['vocab_size_from']}); {tokens['n_absent']:,} never occur",
+        f"entropy     {tokens['entropy']!r} nats per token (unigram)",
+        "",
+    ]
+    body = [
+        [str(i), f"{n:,}", f"{100 * priors[i]:.2f}%", _bar(priors[i], unicode), _num(bias[i])]
+        for i, n in tokens["top"]
+    ]
+    out += _grid([["top id", "count", "share", "", "bias"], *body], {0, 1, 2, 4})
+    out.append(f"  (bias for all {v:,} ids: --format json, numpy or pytorch)")
     return out
