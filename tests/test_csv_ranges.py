@@ -314,3 +314,31 @@ def test_where_filter_runs_in_every_range(
     path.write_text("\n".join(text) + "\n")
     with pytest.raises(DataError, match=r"on line 2502\b"):
         compute_bias_from_file(str(path), "y", weight="w", where="k != 3")
+
+
+@pytest.mark.parametrize("row_group_rows", [None, 100])
+def test_parquet_row_groups_in_parallel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, row_group_rows: int | None
+) -> None:
+    # Runs of row groups read in 3 threads give the statistics of one pass; a file whose
+    # row groups exceed ROW_GROUP_ROWS is read in batches instead (bounded memory).
+    import pyarrow.parquet as pq
+
+    if row_group_rows is not None:
+        monkeypatch.setattr(readers, "ROW_GROUP_ROWS", row_group_rows)
+    rng = np.random.default_rng(5)
+    words = np.array(["cat", "dog", "eel", "fox"])[rng.integers(0, 4, 7000)]
+    w = rng.uniform(0.5, 2.0, 7000)
+    path = tmp_path / "groups.parquet"
+    pq.write_table(pa.table({"y": words, "w": w}), path, row_group_size=1000)
+    monkeypatch.setattr(readers, "THREADS", 3)
+    parallel, _ = collect_file_stats(str(path), "y", weight="w")
+    monkeypatch.setattr(readers, "THREADS", 1)
+    single, _ = collect_file_stats(str(path), "y", weight="w")
+    _close(parallel.to_dict(), single.to_dict())
+    result = compute_bias_from_file(str(path), "y", weight="w")
+    totals = {c: float(w[words == c].sum()) for c in ("cat", "dog", "eel", "fox")}
+    expected = [math.log(totals[c] / w.sum()) for c in ("cat", "dog", "eel", "fox")]
+    # Softmax biases are the log class priors up to a constant.
+    centred = np.asarray(result.bias) - np.mean(result.bias)
+    assert centred == pytest.approx(np.array(expected) - np.mean(expected), rel=1e-9, abs=1e-12)
