@@ -743,12 +743,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     (``biascalc ... | head``) ends quietly, a full disk (``> /dev/full``) is an error.
     """
     console = argv is None
-    if not console:
-        return _main_guarded(argv, console)
-    from . import _signals
+    if console:
+        from . import _signals
 
-    _signals.watch()
-    _signals.leave(_main_guarded(argv, console))
+        _signals.watch()
+        _signals.leave(_main_guarded(argv, console))
+    return _main_guarded(argv, console)
 
 
 def _main_guarded(argv: Sequence[str] | None, console: bool) -> int:
