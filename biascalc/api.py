@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -250,6 +250,26 @@ def collect_file_stats(
         return _collect_token_files(paths, tokens, opts, progress)
     if tokens is not None:
         raise OptionError(f"--tokens {tokens} reads raw token files, not these inputs")
+    if opts.task == "tokens":  # a column of token ids or token-id lists in a table
+        if weight is not None or (targets is not None and len(targets) != 1):
+            raise OptionError(
+                "--task tokens counts one column of token ids (-t COLUMN), without --weight"
+            )
+        with open_dataset(
+            paths,
+            input_format=input_format,
+            delimiter=delimiter,
+            encoding=encoding,
+            progress=progress,
+            where=where,
+        ) as dataset:
+            column = dataset.resolve_targets(targets, None)[0]
+            token_spec = opts.token_spec(column)
+            counted: TokenStats = cast(Any, dataset.collect)(
+                lambda: TokenStats(token_spec), [column]
+            )
+            counted.notes.extend(dataset.warnings)
+            return counted, tuple(dataset.names)
     with open_dataset(
         paths,
         input_format=input_format,

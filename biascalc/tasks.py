@@ -531,6 +531,12 @@ def decide_tokens(stats: TokenStats, vocab_size: int | None = None) -> TaskDecis
     else:
         stats.check_vocab(v)
         source = "--vocab-size"
+    if stats.n_null_rows:
+        warnings.append(
+            f"{stats.n_null_rows:,} rows of '{stats.spec.target}' hold no token ids (null) "
+            "and were skipped"
+        )
+    warnings.extend(stats.notes)
     counts = np.zeros(v, np.int64)
     counts[: min(v, stats.counts.size)] = stats.counts[:v]
     dtype = f"{stats.spec.dtype} " if stats.spec.dtype else ""

@@ -498,3 +498,116 @@ def test_pytorch_snippet_of_a_plain_task_keeps_its_default_layer() -> None:
     code = render(compute_bias([0, 1, 1]), "pytorch")
     assert isinstance(code, str) and "layer.bias.copy_" in code and "lm_head" not in code
     assert io.StringIO(code).readline().startswith("# Output-layer bias")
+
+
+# ---- tokenised list columns -----------------------------------------------------------
+
+
+def _sequences(seed: int, n: int = 120, vocab: int = 90) -> list[list[int]]:
+    rng = np.random.default_rng(seed)
+    rows = [zipf_ids(int(rng.integers(0, 40)), vocab, seed + i).tolist() for i in range(n)]
+    for row in rows[::6]:
+        row.extend([-100] * 4)  # padding
+    return rows
+
+
+@pytest.mark.parametrize("writer", ["pyarrow", "pandas", "jsonl", "datasets"])
+def test_list_columns_count_every_element(
+    tmp_path: Path, writer: str, run: Callable[..., Any]
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = _sequences(31)
+    path = tmp_path / ("t.jsonl" if writer == "jsonl" else "t.parquet")
+    if writer == "pyarrow":
+        pq.write_table(pa.table({"input_ids": pa.array(rows, pa.list_(pa.int32()))}), path)
+    elif writer == "pandas":
+        pd = pytest.importorskip("pandas")
+        pd.DataFrame({"input_ids": rows, "text": ["x"] * len(rows)}).to_parquet(path)
+    elif writer == "jsonl":
+        path.write_text("".join(json.dumps({"input_ids": r}) + "\n" for r in rows))
+    else:
+        datasets = pytest.importorskip("datasets")
+        datasets.Dataset.from_dict({"input_ids": rows}).to_parquet(str(path))
+    flat = [i for r in rows for i in r]
+    d = json.loads(run(path, "-t", "input_ids", "--task", "tokens", "-f", "json").stdout)
+    n = max(i for i in flat if i >= 0) + 1
+    assert d["counts"] == brute_force(flat, n).tolist()
+    assert d["n_samples"] == sum(i != -100 for i in flat)
+    assert d["n_missing"] == flat.count(-100)
+    value, _ = torch_loss_and_grad(np.array(flat), np.array(d["bias"]))
+    assert d["expected_initial_loss"]["recommended"] == pytest.approx(value, rel=1e-12)
+
+
+def test_list_column_edge_cases(tmp_path: Path, run: Callable[..., Any]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    nested = pa.array([[[1, 2], [3]], None, [[]], [[3, 3]]], pa.list_(pa.list_(pa.int64())))
+    pq.write_table(pa.table({"x": nested, "split": ["a", "a", "b", "b"]}), tmp_path / "n.parquet")
+    r = compute_bias_from_file(str(tmp_path / "n.parquet"), "x", task="tokens")
+    assert r.counts == (0, 1, 1, 3)
+    assert any("1 rows of 'x' hold no token ids (null)" in w for w in r.warnings)
+    r = compute_bias_from_file(
+        str(tmp_path / "n.parquet"), "x", task="tokens", where="split == 'b'"
+    )
+    assert r.counts == (0, 0, 0, 2)
+    pq.write_table(pa.table({"y": pa.array([4, None, 4, 1], pa.int16())}), tmp_path / "p.parquet")
+    assert compute_bias_from_file(str(tmp_path / "p.parquet"), task="tokens").counts == (
+        0,
+        1,
+        0,
+        0,
+        2,
+    )
+    pq.write_table(pa.table({"t": pa.array([["a", "b"], ["c"]])}), tmp_path / "s.parquet")
+    pq.write_table(
+        pa.table({"t": pa.array([[1, None]], pa.list_(pa.int64()))}), tmp_path / "z.parquet"
+    )
+    pq.write_table(pa.table({"t": pa.array([[1], [2, 9]])}), tmp_path / "v.parquet")
+    cases = [
+        ("s.parquet", [], "column 't' holds list<element: string> values; --task tokens needs"),
+        ("z.parquet", [], "token id missing (null) in row 0, element 1 of column 't'"),
+        ("v.parquet", ["--vocab-size", "5"], "token id 9 in row 1, element 1 of column 't'"),
+    ]
+    for name, extra, message in cases:
+        result = run(tmp_path / name, "-t", "t", "--task", "tokens", *extra)
+        assert result.exit_code == 1 and message in result.output, result.output
+    result = run(tmp_path / "v.parquet", "-t", "t", "--task", "tokens", "-w", "t")
+    assert result.exit_code == 2 and "without --weight" in result.output
+
+
+def test_dask_engine_counts_list_columns_like_the_local_engine(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from biascalc.integrations.dask import collect_path_stats
+    from biascalc.options import BiasOptions
+
+    rows = _sequences(41, n=200)
+    for i in range(3):
+        pq.write_table(pa.table({"ids": pa.array(rows[i::3])}), tmp_path / f"p{i}.parquet")
+    opts = BiasOptions(task="tokens")
+    stats, names = collect_path_stats([str(tmp_path)], "ids", options=opts)
+    local = compute_bias_from_file(str(tmp_path), "ids", task="tokens")
+    assert isinstance(stats, TokenStats) and len(names) == 3
+    flat = [i for r in rows for i in r]
+    assert stats.counts.tolist() == brute_force(flat, len(stats.counts)).tolist()
+    assert compute_bias_from_stats([stats.to_dict()]).bias.tolist() == local.bias.tolist()
+
+
+def test_dask_dataframe_of_token_lists() -> None:
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    import pyarrow as pa
+
+    from biascalc.integrations.dask import compute_bias as dask_compute_bias
+
+    rows = _sequences(51, n=150)
+    ids = pd.Series(rows, dtype=pd.ArrowDtype(pa.list_(pa.int64())))  # Arrow-backed lists
+    frame = dd.from_pandas(pd.DataFrame({"ids": ids}), npartitions=5)
+    r = dask_compute_bias(frame, "ids", task="tokens", vocab_size=90)
+    local = compute_bias(np.array([i for row in rows for i in row]), task="tokens", vocab_size=90)
+    assert r.counts == local.counts and r.bias.tolist() == local.bias.tolist()

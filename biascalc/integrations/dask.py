@@ -78,6 +78,15 @@ def compute_bias(
     from ..api import result_from_stats
 
     opts = BiasOptions(**options)
+    if opts.task == "tokens":  # a column of token-id lists: counted per partition
+        from ._dask_tokens import collect_token_frame_stats
+
+        if weight is not None:
+            raise OptionError("--task tokens counts token ids without weights")
+        counts = collect_token_frame_stats(
+            frame, target, options=opts, split_every=split_every, where=where
+        )
+        return result_from_stats(counts, opts)
     stats = collect_stats(
         frame,
         target,
@@ -166,6 +175,20 @@ def collect_path_stats(
     if not names or "-" in names:
         raise OptionError("--engine dask reads PATHs, not standard input")
     _check_split(split_every)
+    if opts.task == "tokens":  # a column of token-id lists: counted per file (integrations/)
+        from ._dask_tokens import collect_token_path_stats
+
+        reading = {"input_format": input_format, "delimiter": delimiter, "encoding": encoding}
+        return collect_token_path_stats(  # type: ignore[return-value]
+            names,
+            target,
+            weight=weight,
+            options=opts,
+            reading=reading,
+            scheduler=scheduler,
+            split_every=split_every,
+            where=where,
+        )
     targets = None if target is None else ([target] if isinstance(target, str) else list(target))
     with open_dataset(
         names, input_format=input_format, delimiter=delimiter, encoding=encoding, where=where

@@ -19,6 +19,7 @@ other id outside [0, V) is an error naming the id and where it is.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,6 +81,10 @@ class TokenStats:
     counts: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
     n_seen: int = 0
     n_ignored: int = 0
+    #: Table input: rows read, and rows holding a null list (no sequence), skipped.
+    rows_seen: int = 0
+    n_null_rows: int = 0
+    notes: list[str] = field(default_factory=list)
 
     @property
     def n_tokens(self) -> int:
@@ -91,6 +96,62 @@ class TokenStats:
         """The largest id counted, or None when nothing was counted."""
         seen = np.flatnonzero(self.counts)
         return int(seen[-1]) if seen.size else None
+
+    def declare(self, declared: object) -> None:
+        """Declared class names (a ClassLabel) do not apply to token ids."""
+
+    def update(self, batch: Any, rows: npt.NDArray[np.int64] | None = None) -> None:
+        """Fold one batch of a table whose column ``spec.target`` holds token ids, or
+        lists of them (nested too), one sequence per row.
+
+        ``rows``: each row's position in its file when rows were filtered out before
+        (``--where``), so errors name the right row.  A null list is a row without a
+        sequence (counted in ``n_null_rows``); a null id inside a list is an error.
+        """
+        import pyarrow as pa
+
+        from .._arrow import to_numpy
+        from ..readers._lists import Flat, flatten_lists
+
+        column = batch.column(self.spec.target)
+        offset = self.rows_seen
+        self.rows_seen += batch.num_rows
+        flat = flatten_lists(column)
+        values, listed = flat.values, flat.rows is not None
+        name = self.spec.target
+        if not (pa.types.is_integer(values.type) or pa.types.is_null(values.type)):
+            raise DataError(
+                f"column {name!r} holds {column.type} values; --task tokens needs integer "
+                "token ids (or lists of them): tokenise the text first"
+            )
+
+        def where(i: int) -> str:
+            row, j = flat.row_and_index(i)
+            at = offset + row if rows is None else int(rows[row])
+            return (
+                f"in row {at:,}, element {j:,} of column {name!r}"
+                if listed
+                else (f"in row {at:,} of column {name!r}")
+            )
+
+        if pa.types.is_null(values.type):
+            self.n_null_rows += flat.null_rows + (0 if listed else len(values))
+            return
+        if values.null_count:
+            valid = to_numpy(values.is_valid())
+            if listed:
+                raise DataError(
+                    f"token id missing (null) {where(int(np.argmin(valid)))}; "
+                    "fill or drop it (an empty list is a row with no tokens)"
+                )
+            self.n_null_rows += int(np.count_nonzero(~valid))  # a plain column: missing rows
+            keep = np.flatnonzero(valid)
+            flat = Flat(values.filter(pa.array(valid)), keep.astype(np.intp), 0)
+            values = flat.values
+        self.n_null_rows += flat.null_rows
+        if self.spec.dtype is None:
+            self.spec = dataclasses.replace(self.spec, dtype=str(values.type))
+        self.add(np.asarray(to_numpy(values)), where)
 
     def add(
         self,
@@ -191,7 +252,13 @@ class TokenStats:
         dtype = a.dtype if a.dtype == b.dtype else None
         spec = TokenSpec(a.target, vocab, a.ignore_index, dtype)
         return TokenStats(
-            spec, counts, self.n_seen + other.n_seen, self.n_ignored + other.n_ignored
+            spec,
+            counts,
+            self.n_seen + other.n_seen,
+            self.n_ignored + other.n_ignored,
+            self.rows_seen + other.rows_seen,
+            self.n_null_rows + other.n_null_rows,
+            list(dict.fromkeys([*self.notes, *other.notes])),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -208,6 +275,9 @@ class TokenStats:
             "n_ignored": self.n_ignored,
             "ids": seen.tolist(),
             "counts": self.counts[seen].tolist(),
+            "rows_seen": self.rows_seen,
+            "null_rows": self.n_null_rows,
+            "notes": list(self.notes),
         }
 
     @classmethod
@@ -224,6 +294,8 @@ class TokenStats:
             ids = np.asarray(data["ids"], dtype=np.int64)
             values = np.asarray(data["counts"], dtype=np.int64)
             n_seen, n_ignored = int(data["n_seen"]), int(data["n_ignored"])
+            table = (int(data.get("rows_seen", 0)), int(data.get("null_rows", 0)))
+            notes = [str(n) for n in data.get("notes", [])]
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise DataError(f"malformed token statistics: {type(exc).__name__}: {exc}") from None
         if (
@@ -240,7 +312,7 @@ class TokenStats:
             )
         counts = np.zeros(int(ids.max()) + 1 if ids.size else 0, np.int64)
         counts[ids] = values
-        return cls(spec, counts, n_seen, n_ignored)
+        return cls(spec, counts, n_seen, n_ignored, *table, notes)
 
 
 def is_token_stats(data: object) -> bool:
