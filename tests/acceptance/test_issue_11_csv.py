@@ -7,8 +7,13 @@ number is recomputed here from the raw values with numpy.
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import json
+import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +114,66 @@ def test_csv_column_widening_after_first_block(tmp_path: Path) -> None:
             assert "bug" not in message.lower(), message
             column, value = ("w", "1.5") if "'w'" in message else ("y", "2.5")
             assert f"'{column}'" in message and value in message, message
+
+
+@pytest.fixture(scope="module")
+def compressed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("i11sig")
+    y = RNG.integers(0, 10, size=3_000_000)
+    text = ("y\n" + "\n".join(map(str, y)) + "\n").encode()
+    (folder / "big.csv.gz").write_bytes(gzip.compress(text, compresslevel=1))
+    (folder / "big.csv.bz2").write_bytes(bz2.compress(text, compresslevel=1))
+    return {"gz": folder / "big.csv.gz", "bz2": folder / "big.csv.bz2"}
+
+
+def _interrupt(path: Path, out_dir: Path, delay: float) -> tuple[int, str, float, list[str]]:
+    proc = subprocess.Popen(
+        [*command(), str(path), "-t", "y", "-f", "json", "-o", str(out_dir / "r.json")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:  # an uninterrupted run when it ends within the delay
+        _, err = proc.communicate(timeout=delay)
+        return proc.returncode, err, 0.0, os.listdir(out_dir)
+    except subprocess.TimeoutExpired:
+        pass
+    start = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+        return -999, err, 10.0, []
+    return proc.returncode, err, time.monotonic() - start, os.listdir(out_dir)
+
+
+@pytest.mark.parametrize("kind", ["gz", "bz2"])
+def test_ctrl_c_while_reading_compressed(
+    compressed: dict[str, Path], tmp_path: Path, kind: str
+) -> None:
+    # The signal must land while the file is being read, whatever the machine's speed:
+    # time one uninterrupted run first, then interrupt runs at 45-85 % of that time.
+    (tmp_path / "whole").mkdir()
+    began = time.monotonic()
+    code, err, _, _ = _interrupt(compressed[kind], tmp_path / "whole", 600.0)
+    whole = time.monotonic() - began
+    assert code == 0, err[-800:]
+    results = []
+    for i, share in enumerate([0.45, 0.55, 0.65, 0.75, 0.85]):
+        (tmp_path / str(i)).mkdir()
+        results.append(_interrupt(compressed[kind], tmp_path / str(i), share * whole))
+    for code, err, seconds, left in results:
+        if code == 0:  # finished before the signal: nothing to check for this run
+            continue
+        assert code == 130, (code, err[-800:])
+        lines = [x for x in err.splitlines() if x.strip()]
+        assert len(lines) == 1, err[-800:]
+        assert "Traceback" not in err and "Fatal" not in err
+        assert seconds < 2.5, seconds
+        assert left == [], left  # no temporary file left behind
+    assert any(code == 130 for code, *_ in results), "no run was interrupted while reading"
 
 
 def test_closed_pipe_is_quiet(tmp_path: Path) -> None:
