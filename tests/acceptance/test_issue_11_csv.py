@@ -194,3 +194,12 @@ def test_dev_full(flag: str) -> None:
     assert proc.returncode != 0
     lines = [x for x in proc.stderr.splitlines() if x.strip()]
     assert len(lines) == 1 and lines[0].startswith("Error:"), proc.stderr[-1000:]
+
+
+def test_unsupported_type_message_capped(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"y": RNG.integers(0, 2, size=20_000), "x": RNG.normal(size=20_000)})
+    frame.to_json(tmp_path / "pandas.json")  # pandas' default: one object of columns
+    proc = run(tmp_path / "pandas.json", "-t", "y")
+    message = assert_error(proc, 1)
+    assert len(proc.stderr) < 1000, len(proc.stderr)
+    assert len(message) <= 400, len(message)
