@@ -34,9 +34,7 @@ def abort(message: str = "Aborted.") -> NoReturn:
     if _leaving.acquire(blocking=False):
         with contextlib.suppress(OSError):
             os.write(2, (message + "\n").encode())
-        from .readers._paths import _remove_all_spools
-
-        _remove_all_spools()
+        _remove_spools()
         os._exit(130)
     while True:  # the other thread is leaving already
         time.sleep(1)
@@ -53,10 +51,19 @@ def leave(code: int) -> NoReturn:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
-    from .readers._paths import _remove_all_spools
-
-    _remove_all_spools()
+    _remove_spools()
     os._exit(code)
+
+
+def _remove_spools() -> None:
+    """Remove the temporary copies of standard input, if the readers ever made one.
+
+    Looked up in ``sys.modules`` rather than imported: importing the readers would load
+    numpy and pyarrow (0.1 s) into a run that never read data (``biascalc --help``).
+    """
+    paths = sys.modules.get("biascalc.readers._paths")
+    if paths is not None:
+        paths._remove_all_spools()
 
 
 def watch() -> None:

@@ -306,3 +306,20 @@ def test_every_option_is_in_a_help_section() -> None:
     options = set(option_names(cli, click.Context(cli)))
     assert options - listed == set(), "add these options to a section of HELP_SECTIONS"
     assert listed - options == set(), "HELP_SECTIONS names options that do not exist"
+
+
+def test_installed_help_imports_no_numpy() -> None:
+    """The console script's own exit path must not load the readers (numpy, pyarrow)."""
+    import shutil
+
+    script = shutil.which("biascalc")
+    if script is None:
+        pytest.skip("the biascalc console script is not installed")
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", script, "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()}
+    assert not imported & {"numpy", "pyarrow", "pandas"}, sorted(imported & {"numpy", "pyarrow"})
