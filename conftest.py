@@ -18,7 +18,11 @@ collect_ignore = [
         ("keras", "keras"),
         ("jax", "jax"),
         ("dask", "dask"),
+        ("_dask_tokens", "dask"),
         ("spark", "pyspark"),
+        ("_spark_filter", "pyspark"),
+        ("_spark_lists", "pyspark"),
+        ("_spark_tokens", "pyspark"),
     )
     if importlib.util.find_spec(module) is None
 ]
