@@ -143,24 +143,32 @@ class ListTarget:
             .limit(limit + 1)
             .collect()
         )
-        counts = ValueCounts(limit)
-        if len(rows) > limit:
-            counts.overflowed = True
-            return counts
-        if rows:
-            values = [r["k"] for r in rows]
-            if self.element == "string":
-                import pyarrow as pa
+        return counts_from_rows(rows, limit, self.element)
 
-                keys: Any = pa.array(values, pa.string())
-            else:
-                dtype = {"bool": np.bool_, "integer": np.int64}.get(self.element, np.float64)
-                keys = np.array(values, dtype=dtype)
-            counts.parts = [
-                CountPart(
-                    keys,
-                    np.array([float(r["w"]) for r in rows]),
-                    np.array([int(r["n"]) for r in rows], dtype=np.int64),
-                )
-            ]
+
+def counts_from_rows(rows: list[Any], limit: int, kind: str) -> ValueCounts:
+    """Collected Spark rows (k, n, w), at most ``limit + 1`` of them, as class counts.
+
+    More than ``limit`` rows means more distinct values than classes are kept for.
+    """
+    counts = ValueCounts(limit)
+    if len(rows) > limit:
+        counts.overflowed = True
         return counts
+    if rows:
+        values = [r["k"] for r in rows]
+        if kind == "string":
+            import pyarrow as pa
+
+            keys: Any = pa.array(values, pa.string())
+        else:
+            dtype = {"bool": np.bool_, "integer": np.int64}.get(kind, np.float64)
+            keys = np.array(values, dtype=dtype)
+        counts.parts = [
+            CountPart(
+                keys,
+                np.array([float(r["w"]) for r in rows]),
+                np.array([int(r["n"]) for r in rows], dtype=np.int64),
+            )
+        ]
+    return counts

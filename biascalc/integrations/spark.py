@@ -25,7 +25,6 @@ from ..result import BiasResult
 from ..stats import (
     AUTO_MAX_CLASSES,
     ColumnStats,
-    CountPart,
     ExtraMeans,
     Kind,
     LabelStats,
@@ -34,7 +33,7 @@ from ..stats import (
     ValueCounts,
 )
 from ..stats.sketch import SketchStore
-from ._spark_lists import ListTarget, split_text
+from ._spark_lists import ListTarget, counts_from_rows, split_text
 
 try:
     from pyspark.sql import Column
@@ -299,27 +298,7 @@ class _Target:
             .limit(limit + 1)
             .collect()
         )
-        counts = ValueCounts(limit)
-        if len(rows) > limit:
-            counts.overflowed = True
-            return counts
-        if rows:
-            values = [r["k"] for r in rows]
-            if self.kind == "string":
-                import pyarrow as pa
-
-                keys: Any = pa.array(values, pa.string())
-            else:
-                dtype = {"bool": np.bool_, "integer": np.int64}.get(self.kind, np.float64)
-                keys = np.array(values, dtype=dtype)
-            counts.parts = [
-                CountPart(
-                    keys,
-                    np.array([float(r["w"]) for r in rows]),
-                    np.array([int(r["n"]) for r in rows], dtype=np.int64),
-                )
-            ]
-        return counts
+        return counts_from_rows(rows, limit, self.kind)
 
 
 def _transform(name: str, y: Column) -> Column:
