@@ -252,19 +252,23 @@ def collect_file_stats(
         return _collect_token_files(paths, tokens, opts, progress)
     if tokens is not None:
         raise OptionError(f"--tokens {tokens} reads raw token files, not these inputs")
+    # One set of reading options for both branches (--no-header, --decimal, --thousands too).
+    reading: dict[str, Any] = {
+        "input_format": input_format,
+        "delimiter": delimiter,
+        "encoding": encoding,
+        "progress": progress,
+        "where": where,
+        "header": header,
+        "decimal": decimal,
+        "thousands": thousands,
+    }
     if opts.task == "tokens":  # a column of token ids or token-id lists in a table
         if weight is not None or (targets is not None and len(targets) != 1):
             raise OptionError(
                 "--task tokens counts one column of token ids (-t COLUMN), without --weight"
             )
-        with open_dataset(
-            paths,
-            input_format=input_format,
-            delimiter=delimiter,
-            encoding=encoding,
-            progress=progress,
-            where=where,
-        ) as dataset:
+        with open_dataset(paths, **reading) as dataset:
             column = dataset.resolve_targets(targets, None)[0]
             token_spec = opts.token_spec(column)
             counted: TokenStats = cast(Any, dataset.collect)(
@@ -272,17 +276,7 @@ def collect_file_stats(
             )
             counted.notes.extend(dataset.warnings)
             return counted, tuple(dataset.names)
-    with open_dataset(
-        paths,
-        input_format=input_format,
-        delimiter=delimiter,
-        encoding=encoding,
-        progress=progress,
-        where=where,
-        header=header,
-        decimal=decimal,
-        thousands=thousands,
-    ) as dataset:
+    with open_dataset(paths, **reading) as dataset:
         targets = dataset.resolve_targets(targets, weight)
         columns = [*targets, *([weight] if weight else [])]
         spec = opts.stats_spec(

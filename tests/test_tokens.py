@@ -611,3 +611,22 @@ def test_dask_dataframe_of_token_lists() -> None:
     r = dask_compute_bias(frame, "ids", task="tokens", vocab_size=90)
     local = compute_bias(np.array([i for row in rows for i in row]), task="tokens", vocab_size=90)
     assert r.counts == local.counts and r.bias.tolist() == local.bias.tolist()
+
+
+def test_token_column_of_a_headerless_csv(tmp_path: Path) -> None:
+    """--no-header reaches the token reader too: column 1 of a file without a header."""
+    from click.testing import CliRunner
+
+    from biascalc.cli import cli
+
+    ids = [3, 1, 3, 0, 3, 1, 2]
+    (tmp_path / "ids.csv").write_text("".join(f"{i}\n" for i in ids))
+    result = CliRunner().invoke(
+        cli, [str(tmp_path / "ids.csv"), "--no-header", "-t", "1", "--task", "tokens", "-f", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    counts = np.bincount(ids, minlength=4)
+    assert json.loads(result.stdout)["n_samples"] == counts.sum()
+    assert json.loads(result.stdout)["bias"] == pytest.approx(
+        np.log(counts / counts.sum()).tolist()
+    )
