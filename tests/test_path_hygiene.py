@@ -26,6 +26,7 @@ import contextlib, io, os, sys
 import biascalc.cli
 with contextlib.redirect_stdout(io.StringIO()):
     biascalc.cli.main(["warm.csv"])
+    biascalc.cli.main(["warm.csv", "-f", "json"])  # each renderer is imported when used
 try:
     os.setgroups([])
     os.setgid({NOBODY})
