@@ -178,7 +178,12 @@ def dense_integer_counts(values: npt.NDArray[Any], weights: FloatArray | None) -
 def _dense_codes(
     values: npt.NDArray[Any], lo: int, hi: int
 ) -> tuple[npt.NDArray[Any], npt.NDArray[np.intp]]:
-    """Integers ``lo..hi`` and each value's offset from ``lo`` (its code)."""
+    """Integers ``lo..hi`` and each value's offset from ``lo`` (its code).
+
+    Labels from 0 (the usual class indices) are their own codes: no copy of the batch.
+    """
+    if 0 <= lo and hi < _DENSE_SPAN:
+        return np.arange(hi + 1, dtype=values.dtype), values.astype(np.intp, copy=False)
     # Subtract in 64 bits: int8 values 200 apart would wrap around.
     wide = np.int64 if values.dtype.kind == "i" else np.uint64
     index = np.subtract(values, lo, dtype=wide).astype(np.intp, copy=False)
