@@ -182,7 +182,7 @@ def _dense_codes(
 
     Labels from 0 (the usual class indices) are their own codes: no copy of the batch.
     """
-    if 0 <= lo and hi < _DENSE_SPAN:
+    if lo >= 0 and hi < _DENSE_SPAN:
         return np.arange(hi + 1, dtype=values.dtype), values.astype(np.intp, copy=False)
     # Subtract in 64 bits: int8 values 200 apart would wrap around.
     wide = np.int64 if values.dtype.kind == "i" else np.uint64

@@ -17,7 +17,6 @@ from .declared import DeclaredClasses, merge_declared, note_dictionary
 from .lists import ListStats, element_kind, is_list_type, list_part, split_labels
 from .moments import ExtraMeans, FloatArray, Moments
 from .onehot import count_one_hot_rows, merge_one_hot
-from .sketch import QuantileSketch, SketchStore
 from .values import ValueStore
 
 if TYPE_CHECKING:
@@ -433,6 +432,8 @@ def _sketched(store: ValueStore, points: int) -> ValueStore:
     Each compression adds less than W / SKETCH_POINTS to the rank error (sketch.py), and
     one happens per MAX_VALUES - points rows, so 1e9 rows stay within 21 / 65,536 = 0.03 %.
     """
+    from .sketch import QuantileSketch, SketchStore  # only past MAX_VALUES label values
+
     y, w = store.arrays()
     prior = store.error if isinstance(store, SketchStore) else 0.0
     sketch = QuantileSketch.of(y, w, k=max(points, 2))
