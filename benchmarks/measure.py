@@ -188,7 +188,7 @@ def compile_biascalc() -> str:
     spec = importlib.util.find_spec("biascalc")
     if spec is None or not spec.submodule_search_locations:
         return "not found"
-    folder = list(spec.submodule_search_locations)[0]
+    folder = next(iter(spec.submodule_search_locations))
     ok = compileall.compile_dir(folder, quiet=1)
     return "compiled before timing, as pip install does" if ok else "compilation failed"
 
