@@ -286,4 +286,3 @@ def _plain(loss: Loss, options: BiasOptions) -> Loss:
 def _token_names(n: int) -> tuple[str, ...]:
     """ "0" .. "n-1": the labels and output names of a vocabulary (built once per result)."""
     return tuple(map(str, range(n)))
-

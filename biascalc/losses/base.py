@@ -38,9 +38,10 @@ class LossData:
 
     ``priors``: sigmoid losses, the weighted positive share per output; softmax losses,
     the weighted share of each class; ordinal, P(y > c_k) per threshold.  ``labels`` names
-    each entry (for warnings; a lazy :class:`~biascalc.classnames.LabelTexts` for classes).  ``columns``: regression losses, the statistics of each
-    target column.  ``total``: the (weighted) number of samples the priors are shares
-    of, for additive smoothing of counts.
+    each entry for warnings (for classes a lazy :class:`~biascalc.classnames.LabelTexts`:
+    read only the entries a message names).  ``columns``: regression losses, the
+    statistics of each target column.  ``total``: the (weighted) number of samples the
+    priors are shares of, for additive smoothing of counts.
     """
 
     priors: FloatArray | None = None
