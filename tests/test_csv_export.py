@@ -24,8 +24,8 @@ import pyarrow.csv as pcsv
 import pytest
 from click.testing import Result
 
-from biascalc.api import compute_bias_from_file
 from biascalc._cli_run import MESSAGE_LIMIT
+from biascalc.api import compute_bias_from_file
 from biascalc.errors import ColumnNotFoundError
 from tests.conftest import _installed_command
 from tests.test_hostile import assert_one_line_error, ok_json
