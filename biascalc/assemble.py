@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .classnames import LabelTexts
 from .errors import DataError, OptionError
 from .losses import Loss, LossData
 from .losses.base import MAX_LINES, fmt
@@ -227,7 +228,7 @@ def _class_data(
     if decision.task == "tokens":  # ids 0 .. V-1 name themselves
         names = _token_names(len(priors))
         return LossData(priors=priors, labels=names, total=total, summarise_clipping=True)
-    labels = tuple(_label(c) for c in decision.classes)
+    labels = LabelTexts(decision.classes)
     if decision.task == "binary":
         return LossData(priors=priors[1:], labels=labels[1:])
     if decision.task == "ordinal":
@@ -255,14 +256,14 @@ def _outputs(decision: TaskDecision, targets: tuple[str, ...]) -> tuple[str, ...
     """A name for each output unit, in order."""
     if decision.task == "tokens":
         return _token_names(len(decision.classes or ()))
-    classes = [str(c) for c in decision.classes or ()]
+    classes = tuple(map(str, decision.classes or ()))
     if decision.task == "binary":
         return (classes[1],)
     if decision.task == "ordinal":
         return tuple(f"> {c}" for c in classes[:-1])
     if decision.task == "regression":
         return targets
-    return tuple(classes)
+    return classes
 
 
 def _plain(loss: Loss, options: BiasOptions) -> Loss:
@@ -285,7 +286,3 @@ def _plain(loss: Loss, options: BiasOptions) -> Loss:
 def _token_names(n: int) -> tuple[str, ...]:
     """ "0" .. "n-1": the labels and output names of a vocabulary (built once per result)."""
     return tuple(map(str, range(n)))
-
-
-def _label(value: object) -> str:
-    return repr(value) if isinstance(value, str) else str(value)

@@ -9,13 +9,13 @@ refuse a numeric column with a few typos read as text.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from .errors import DataError
 from .stats import ColumnStats
 from .stats.declared import DeclaredClasses
 
-__all__ = ["format_values"]
+__all__ = ["LabelTexts", "format_values"]
 
 
 def format_values(values: Sequence[object], limit: int = 6) -> str:
@@ -28,6 +28,40 @@ def format_values(values: Sequence[object], limit: int = 6) -> str:
 
 def show(value: object) -> str:
     return repr(value) if isinstance(value, str) else str(value)
+
+
+class LabelTexts(Sequence[str]):
+    """The classes as messages show them (:func:`show`: text quoted), each made when read.
+
+    A loss names only the classes its warnings and explanation lines mention (at most
+    MAX_LINES, or the clipped ones); quoting 100,000 labels up front took 60 ms.
+
+    >>> texts = LabelTexts(("cat", 3))
+    >>> len(texts), texts[0], list(texts[1:])
+    (2, "'cat'", ['3'])
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Sequence[object]) -> None:
+        self._values = values
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> LabelTexts: ...
+
+    def __getitem__(self, index: int | slice) -> str | LabelTexts:
+        if isinstance(index, slice):
+            return LabelTexts(self._values[index])
+        return show(self._values[index])
+
+    def __repr__(self) -> str:
+        return f"LabelTexts({self._values!r})"
 
 
 #: How task_reason says where the class order came from, per declaration (source, ordered).

@@ -14,6 +14,7 @@ from typing import Any, TypedDict
 import numpy as np
 import numpy.typing as npt
 
+from ._literals import json_text
 from ._version import __version__
 
 __all__ = [
@@ -93,7 +94,8 @@ def _finite(x: float) -> float | None:
 def _finite_list(values: npt.NDArray[np.float64]) -> list[float | None]:
     """A float array as JSON values; one vectorised check for the usual all-finite case."""
     if bool(np.all(np.isfinite(values))):
-        return [float(v) for v in values.tolist()]
+        floats: list[float | None] = np.asarray(values, dtype=np.float64).tolist()
+        return floats
     return [_finite(v) for v in values]
 
 
@@ -202,11 +204,11 @@ class BiasResult:
             "targets": list(self.targets),
             "weight": self.weight,
             "classes": None if self.classes is None else list(self.classes),
-            "counts": None if self.counts is None else [int(c) for c in self.counts],
-            "priors": None if self.priors is None else [float(p) for p in self.priors],
+            "counts": None if self.counts is None else list(map(int, self.counts)),
+            "priors": None if self.priors is None else list(map(float, self.priors)),
             "training_priors": None
             if self.training_priors is None
-            else [float(p) for p in self.training_priors],
+            else list(map(float, self.training_priors)),
             "statistics": None
             if self.statistics is None
             else [
@@ -242,14 +244,12 @@ class BiasResult:
 
         With ``indent``, each top-level field is on its own line and its value is written
         compactly (lists on one line): readable, and fast for 100,000 classes because
-        the C encoder does the work.
+        long lists are written in bulk (:func:`biascalc._literals.json_text`: the same
+        text as ``json.dumps``).  Without it, the text is ``json.dumps(to_dict())``.
         """
-        d = self.to_dict()
+        memo: dict[bytes, str] = {}
+        fields = [f"{json.dumps(k)}: {json_text(v, memo)}" for k, v in self.to_dict().items()]
         if indent is None:
-            return json.dumps(d, ensure_ascii=False, allow_nan=False)
+            return "{" + ", ".join(fields) + "}"
         pad = " " * indent
-        fields = [
-            f"{pad}{json.dumps(k)}: {json.dumps(v, ensure_ascii=False, allow_nan=False)}"
-            for k, v in d.items()
-        ]
-        return "{\n" + ",\n".join(fields) + "\n}"
+        return "{\n" + ",\n".join(pad + f for f in fields) + "\n}"

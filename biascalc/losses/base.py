@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -37,13 +38,14 @@ class LossData:
 
     ``priors``: sigmoid losses, the weighted positive share per output; softmax losses,
     the weighted share of each class; ordinal, P(y > c_k) per threshold.  ``labels`` names
-    each entry (for warnings).  ``columns``: regression losses, the statistics of each
-    target column.  ``total``: the (weighted) number of samples the priors are shares
-    of, for additive smoothing of counts.
+    each entry for warnings (for classes a lazy :class:`~biascalc.classnames.LabelTexts`:
+    read only the entries a message names).  ``columns``: regression losses, the
+    statistics of each target column.  ``total``: the (weighted) number of samples the
+    priors are shares of, for additive smoothing of counts.
     """
 
     priors: FloatArray | None = None
-    labels: tuple[str, ...] = ()
+    labels: Sequence[str] = ()
     columns: tuple[ColumnStats, ...] = ()
     total: float | None = None
     #: One warning for all clipped classes, however few (a token vocabulary's absent ids).

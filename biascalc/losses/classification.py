@@ -18,6 +18,7 @@ NeurIPS 2020, whose optimal bias is 0 (uniform).  pi is clipped to [eps, 1 - eps
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -41,16 +42,15 @@ def _exact_sum(values: FloatArray) -> float:
 
 
 def _clip_warnings(
-    labels: tuple[str, ...], shares: FloatArray, clipped: FloatArray, what: str
+    labels: Sequence[str], shares: FloatArray, clipped: FloatArray, what: str
 ) -> tuple[str, ...]:
-    out = []
-    for label, p, c in zip(labels, shares, clipped, strict=True):
-        if p != c:
-            out.append(
-                f"class {label} has {what} {float(p)!r}; "
-                f"clipped to {float(c)!r} so its bias is finite"
-            )
-    return tuple(out)
+    """One warning per clipped class; only those classes' labels are looked up."""
+    assert len(labels) == len(shares) == len(clipped)
+    return tuple(
+        f"class {labels[i]} has {what} {float(shares[i])!r}; "
+        f"clipped to {float(clipped[i])!r} so its bias is finite"
+        for i in np.flatnonzero(shares != clipped).tolist()
+    )
 
 
 def _adjustment_line(tau: float | None, link: str) -> list[str]:
