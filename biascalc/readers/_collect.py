@@ -20,7 +20,6 @@ from . import _common
 from ._common import FileReader, Part, _Widen, quoted
 from ._csvsplit import usable_cores
 from ._features import declared_classes
-from ._filter import RowFilter
 from ._parallel import ProgressSum, Stopped, in_parallel, relocated
 from ._partitions import PartitionedReader
 
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
     from ..progress import Progress
     from ..stats import LabelStats
     from ..stats.declared import DeclaredClasses
+    from ._filter import RowFilter
 
 __all__ = ["collect_file", "collect_readers"]
 
