@@ -146,4 +146,6 @@ def str_literals(values: Sequence[object]) -> list[str] | None:
     joined = "".join(texts)
     if not (joined.isascii() and joined.isprintable()) or "'" in joined or "\\" in joined:
         return None
-    return ["'" + v + "'" for v in texts]
+    if not texts:
+        return []
+    return ("'" + "'\0'".join(texts) + "'").split("\0")  # no text holds a NUL
