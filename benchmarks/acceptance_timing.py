@@ -452,6 +452,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     rounds = args.rounds or (2 if args.quick else 5)
     args.data.mkdir(parents=True, exist_ok=True)
     only = {s.strip() for s in args.only.split(",")}
+    # Start every tool from compiled bytecode, as after pip install (an editable install
+    # under PYTHONDONTWRITEBYTECODE=1 would compile biascalc's source on every run).
+    subprocess.run([PY, "-m", "compileall", "-q", str(HERE.parent / "biascalc")], check=False)
     cases: list[Case] = []
     if "13" in only:
         cases += issue13(args.data, 2_000_000 if args.quick else 200_000_000)

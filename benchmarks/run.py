@@ -25,7 +25,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from datagen import DataSet, ensure_dataset
-from measure import machine_info, run_command
+from measure import compile_biascalc, machine_info, run_command
 from report import Case, Result, render_report
 from workloads import TOOLS, WORKLOADS, check_value, command
 
@@ -204,6 +204,7 @@ def run_rounds(
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     machine = machine_info()
+    machine["biascalc bytecode"] = compile_biascalc()
     data = _datasets(args)
     if args.generate_only:
         for d in data.values():

@@ -65,7 +65,9 @@ def compute_bias(
 
     ``y`` may be a list, a NumPy array (2-D: one column per output), a pandas Series or
     DataFrame (one target per column), a polars Series/DataFrame, or a PyArrow Array,
-    ChunkedArray or Table.  The keywords are the command line's options.  With
+    ChunkedArray or Table, a ``datasets.Dataset``, a framework tensor, a dict of columns, or
+    an iterator (read once, in order); anything else (a set, a path, an object that holds
+    no values) is a one-line DataError.  The keywords are the command line's options.  With
     ``task="tokens"``, ``y`` is token ids of any shape (a NumPy array, a CPU tensor, a
     list of equal-length lists), every element one next-token target.
 
@@ -374,6 +376,9 @@ def _collect_token_files(
 
 def _count_ids(y: Any, options: BiasOptions) -> TokenStats:
     """Token ids held in memory -> TokenStats."""
+    from .inmemory import plain_values
+
+    y = plain_values(y, "token ids")
     try:
         ids = np.asarray(y)
     except ValueError as exc:  # ragged nested lists

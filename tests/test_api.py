@@ -272,6 +272,90 @@ def test_inputs_that_are_not_labels(labels: Any, message: str) -> None:
         compute_bias(labels)
 
 
+ACCEPTED_NAMED = ("NumPy", "pandas", "polars", "Arrow", "datasets.Dataset", "torch", "JAX")
+
+
+def _unsupported_inputs() -> list[Any]:
+    out: list[Any] = [object(), Ellipsis, len]
+    try:
+        import polars as pl
+    except ImportError:
+        return out
+    return [*out, pl.col("y")]  # a polars expression, not a Series
+
+
+@pytest.mark.parametrize("task", ["auto", "tokens"])
+def test_an_object_that_holds_no_labels_is_one_line_naming_what_is_read(task: str) -> None:
+    """compute_bias(object()) was a TypeError from deep inside pyarrow; now it fails before
+    any reading, naming every kind of input the API takes."""
+    for value in _unsupported_inputs():
+        with pytest.raises(DataError) as info:
+            compute_bias(value, task=task)
+        message = str(info.value)
+        assert "\n" not in message and "not supported" in message, message
+        assert type(value).__name__ in message
+        assert all(name in message for name in ACCEPTED_NAMED), message
+        assert "compute_bias_from_file" in message
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [{0, 1}, frozenset({"cat", "dog"}), {"a": 1, "b": 0}.keys()],
+    ids=["set", "frozenset", "dict_keys"],
+)
+def test_a_set_is_refused_as_it_has_lost_the_counts(labels: Any) -> None:
+    # A set keeps one of each value: read as labels, every class would have one row.
+    for task in ("auto", "multiclass"):
+        with pytest.raises(DataError, match=r"labels are a set, which keeps one of each value"):
+            compute_bias(labels, task=task)
+    with pytest.raises(DataError, match=r"token ids are a set"):
+        compute_bias(labels, task="tokens")
+
+
+def test_dicts_that_are_not_columns_say_what_to_pass() -> None:
+    with pytest.raises(DataError, match=r"dict of single values; for class counts use "):
+        compute_bias({"cat": 3, "dog": 5})
+    with pytest.raises(DataError, match=r"^labels are a dict; for class counts"):
+        compute_bias({})
+    encoded = {"input_ids": [[5, 1, 2]], "attention_mask": [[1, 1, 1]]}  # a tokenizer's output
+    with pytest.raises(DataError, match=r"token ids are a dict .* e\.g\. y\['input_ids'\]"):
+        compute_bias(encoded, task="tokens")
+
+
+def test_paths_point_to_compute_bias_from_file(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"labels are a path; read files with compute_bias_from"):
+        compute_bias(tmp_path / "labels.csv")
+    with pytest.raises(DataError, match=r"single string; read a file with compute_bias_from"):
+        compute_bias(str(tmp_path / "labels.csv"))
+
+
+def test_a_streaming_dataset_is_refused_with_what_to_pass() -> None:
+    datasets = pytest.importorskip("datasets")
+    stream = datasets.Dataset.from_dict({"label": Y.tolist()}).to_iterable_dataset()
+    with pytest.raises(DataError, match=r"streaming IterableDataset.*\[row\['label'\] for row"):
+        compute_bias(stream)
+
+
+def test_iterators_are_read_once_in_order() -> None:
+    """A generator (or map, or iter()) of labels, weights or token ids is the list it yields."""
+    r = compute_bias((int(v) for v in Y), sample_weight=(float(w) for w in W))
+    np.testing.assert_allclose(r.bias, _log_shares(Y, W), rtol=1e-12)
+    assert r.counts == tuple(np.bincount(Y).tolist())
+    r = compute_bias(map(str, Y))
+    assert r.classes == ("0", "1", "2")
+    np.testing.assert_allclose(r.bias, _log_shares(Y), rtol=1e-12)
+
+    class Once:  # an Iterable without __len__: read once, like a generator
+        def __iter__(self) -> Any:
+            return iter(Y.tolist())
+
+    np.testing.assert_allclose(compute_bias(Once()).bias, _log_shares(Y), rtol=1e-12)
+    ids = np.array([3, 1, 3, 0, 3, 1, 2])
+    tokens = compute_bias(iter(ids.tolist()), task="tokens")
+    assert tokens.counts == tuple(np.bincount(ids).tolist())
+    assert compute_bias({"a": 1, "b": 2}.values()).task == "binary"  # a sized view: a sequence
+
+
 def test_bytes_labels_and_dict_of_columns_are_read() -> None:
     r = compute_bias([b"cat", b"dog", b"dog"])
     assert r.classes == ("cat", "dog")

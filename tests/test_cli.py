@@ -300,7 +300,8 @@ def test_no_progress_reaches_the_reader(
 
 
 def test_every_option_is_in_a_help_section() -> None:
-    from biascalc.cli import HELP_SECTIONS, cli, option_names
+    from biascalc._cli_help import option_names
+    from biascalc.cli import HELP_SECTIONS, cli
 
     listed = {name for names in HELP_SECTIONS.values() for name in names}
     options = set(option_names(cli, click.Context(cli)))

@@ -24,8 +24,8 @@ import pyarrow.csv as pcsv
 import pytest
 from click.testing import Result
 
+from biascalc._cli_run import MESSAGE_LIMIT
 from biascalc.api import compute_bias_from_file
-from biascalc.cli import MESSAGE_LIMIT
 from biascalc.errors import ColumnNotFoundError
 from tests.conftest import _installed_command
 from tests.test_hostile import assert_one_line_error, ok_json
@@ -316,13 +316,13 @@ def test_interrupt_in_process_returns_130(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # main(argv) called from Python keeps Python's KeyboardInterrupt handling: exit 130.
-    from biascalc import cli
+    from biascalc import _cli_compute, cli
 
     def interrupt(*args: object, **kw: object) -> None:
         raise KeyboardInterrupt
 
     path = tmp_path / "y.csv"
     path.write_text("y\n0\n1\n")
-    monkeypatch.setattr(cli, "_compute", interrupt)
+    monkeypatch.setattr(_cli_compute, "compute", interrupt)
     assert cli.main([str(path), "-t", "y"]) == 130
     assert capsys.readouterr().err == "Aborted.\n"

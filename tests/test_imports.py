@@ -26,13 +26,23 @@ NOT_FOR_FILES = (
     "biascalc.render.table",
     "biascalc.integrations",
 )
+#: Imported only by the runs that need them: each format's reader, the --where parser,
+#: Delta tables, quantile sketches (a few milliseconds of start-up each, issue 14).
+ON_DEMAND = (
+    "biascalc.readers._csv",
+    "biascalc.readers._columnar",
+    "biascalc.readers._filter",
+    "biascalc.readers._grammar",
+    "biascalc.readers._delta",
+    "biascalc.stats.sketch",
+)
 
 
-def _imported(*args: str) -> list[str]:
+def _imported(*args: str, watch: tuple[str, ...] = NOT_FOR_FILES) -> list[str]:
     code = (
         "import sys; from biascalc.cli import main\n"
         f"code = main({list(args)!r})\n"
-        f"loaded = [m for m in {NOT_FOR_FILES!r} if m in sys.modules]\n"
+        f"loaded = [m for m in {watch!r} if m in sys.modules]\n"
         "sys.stderr.write(f'{code} ' + ','.join(loaded))\n"
     )
     proc = subprocess.run(
@@ -50,6 +60,34 @@ def test_file_input_imports_only_what_it_needs(
     columns = {"y": [0, 1, 1], "z": ["a", "b", "c"]}
     path = write_csv(columns) if kind == "csv" else write_parquet(columns)
     assert _imported(str(path), "-t", "y", "-f", "json", "-o", str(path.parent / "b.json")) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "extra", "expected"),
+    [
+        ("csv", (), ["biascalc.readers._csv"]),
+        ("parquet", (), ["biascalc.readers._columnar"]),
+        (
+            "parquet",
+            ("--where", "z != 'c'"),
+            ["biascalc.readers._columnar", "biascalc.readers._filter", "biascalc.readers._grammar"],
+        ),
+        # The median: the result says how exact it is (stats/sketch.py).
+        ("csv", ("--loss", "mae"), ["biascalc.readers._csv", "biascalc.stats.sketch"]),
+    ],
+)
+def test_a_run_imports_the_reader_of_its_format_only(
+    kind: str,
+    extra: tuple[str, ...],
+    expected: list[str],
+    write_csv: Callable[..., Path],
+    write_parquet: Callable[..., Path],
+) -> None:
+    columns = {"y": [0, 1, 1], "z": ["a", "b", "c"]}
+    path = write_csv(columns) if kind == "csv" else write_parquet(columns)
+    out = str(path.parent / "b.json")
+    args = (str(path), "-t", "y", *extra, "-f", "json", "-o", out)
+    assert _imported(*args, watch=ON_DEMAND) == expected
 
 
 def test_table_output_imports_the_table_renderer_only(write_csv: Callable[..., Path]) -> None:

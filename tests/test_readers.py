@@ -135,7 +135,7 @@ def test_tuning_constants_set_on_the_package_reach_the_readers(
         patch.setattr(readers, "CSV_BLOCK_BYTES", 1234)
         assert _common.CSV_BLOCK_BYTES == 1234
     assert _common.CSV_BLOCK_BYTES == readers.CSV_BLOCK_BYTES == default == 1 << 20
-    assert readers.BATCH_ROWS == 1 << 18
+    assert readers.BATCH_ROWS == _common.BATCH_ROWS == 1 << 17
 
 
 @pytest.mark.parametrize("codec", ["gzip", "bz2", "zstd"])

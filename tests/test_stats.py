@@ -207,3 +207,50 @@ def test_dictionary_coded_text_counts_like_plain_text() -> None:
     assert coded is not None and expected is not None
     assert coded[0] == expected[0]
     np.testing.assert_array_equal(coded[1], expected[1])
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(min_value=-300, max_value=300), st.floats(0.0, 50.0)),
+        min_size=1,
+        max_size=200,
+    ),
+    st.sampled_from(["int8", "int16", "int64", "uint16", "bool"]),
+    st.booleans(),
+)
+def test_integer_moments_from_counts_match_the_rows(
+    rows: list[tuple[int, float]], dtype: str, weighted: bool
+) -> None:
+    """Small-span integers take their moments from the class counts (one bincount):
+    the same mean, variance, min, max and transform means as numpy over the rows."""
+    values = np.array([v for v, _ in rows])
+    if dtype == "bool":
+        values = values > 0
+    elif dtype.startswith("uint"):
+        values = np.abs(values)
+    values = values.astype(dtype)
+    w = np.array([x for _, x in rows]) if weighted else np.ones(len(rows))
+    if w.sum() == 0:
+        w[0] = 1.0
+    columns = {"y": pa.array(values), **({"w": pa.array(w)} if weighted else {})}
+    stats = LabelStats(StatsSpec(("y",), "w" if weighted else None, extra_means=("pow:1.5",)))
+    stats.update(pa.record_batch(columns))
+    m = stats.columns[0].moments
+    y = values.astype(np.float64)
+    mean = np.average(y, weights=w)
+    assert m.weight == pytest.approx(w.sum(), rel=1e-12)
+    assert m.mean == pytest.approx(mean, rel=1e-12, abs=1e-12)
+    assert m.variance == pytest.approx(np.average((y - mean) ** 2, weights=w), rel=1e-9, abs=1e-9)
+    assert (m.minimum, m.maximum) == (y.min(), y.max())
+    expected = np.average(np.power(np.maximum(y, 0.0), 1.5), weights=w)
+    assert stats.columns[0].extra.mean("pow:1.5") == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+def test_integer_labels_wider_than_the_dense_span_still_get_their_moments() -> None:
+    y = np.array([0, 1 << 40, 5, 7], dtype=np.int64)
+    stats = LabelStats(StatsSpec(("y",)))
+    stats.update(pa.record_batch({"y": pa.array(y)}))
+    m = stats.columns[0].moments
+    assert m.mean == pytest.approx(y.astype(float).mean(), rel=1e-15)
+    assert m.variance == pytest.approx(y.astype(float).var(), rel=1e-12)

@@ -19,11 +19,12 @@ tables, Hugging Face folders), ``_grammar`` and ``_filter`` (``--where``) and ``
 
 from __future__ import annotations
 
+import importlib
 import sys
 import types
+from typing import TYPE_CHECKING
 
 from . import _common
-from ._columnar import ArrowReader, JsonLinesReader, ParquetReader
 from ._common import _HEADER_LIMIT as _HEADER_LIMIT  # shrunk by tests
 from ._common import _SAMPLE_BYTES as _SAMPLE_BYTES
 from ._common import (
@@ -37,11 +38,25 @@ from ._common import (
     escaped,
     quoted,
 )
-from ._csv import CsvReader
 from ._dataset import Dataset, collect_file, expand_target_globs, open_dataset
 from ._features import declared_classes
-from ._filter import RowFilter, parse_where
 from ._partitions import PartitionedReader
+
+if TYPE_CHECKING:
+    from ._columnar import ArrowReader, JsonLinesReader, ParquetReader
+    from ._csv import CsvReader
+    from ._filter import RowFilter, parse_where
+
+#: Names imported on first use: a run imports the reader of its own format only, and the
+#: ``--where`` parser only with a filter (start-up time, issue 14).
+_LAZY = {
+    "ArrowReader": "_columnar",
+    "JsonLinesReader": "_columnar",
+    "ParquetReader": "_columnar",
+    "CsvReader": "_csv",
+    "RowFilter": "_filter",
+    "parse_where": "_filter",
+}
 
 __all__ = [
     "BATCH_ROWS",
@@ -66,6 +81,15 @@ __all__ = [
     "parse_where",
     "quoted",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``readers.CsvReader`` and the other names of ``_LAZY``, imported when first asked for."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
 
 
 class _Package(types.ModuleType):

@@ -6,14 +6,14 @@ import difflib
 import fnmatch
 import os
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypeGuard
 
 from ..errors import ColumnNotFoundError, DataError, OptionError
 from . import _common
-from ._columnar import ArrowReader, JsonLinesReader, ParquetReader
 from ._common import (
     FORMATS,
     FileReader,
@@ -25,11 +25,8 @@ from ._common import (
     escaped,
     quoted,
 )
-from ._csv import CsvReader
-from ._csvnumbers import check_separators
 from ._csvsplit import usable_cores
 from ._features import declared_classes
-from ._filter import RowFilter, parse_where
 from ._parallel import ProgressSum, Stopped, in_parallel, relocated
 from ._partitions import PartitionedReader, with_partitions
 from ._paths import _expand, _is_stream, _remove_spool, _spool, path_list, unique_files
@@ -42,6 +39,8 @@ if TYPE_CHECKING:
     from ..progress import Progress
     from ..stats import LabelStats
     from ..stats.declared import DeclaredClasses
+    from ._csv import CsvReader
+    from ._filter import RowFilter
 
 
 class Dataset:
@@ -111,7 +110,7 @@ class Dataset:
             raise OptionError("a --target column is named more than once")
         for reader in self.readers:
             inner = reader.inner if isinstance(reader, PartitionedReader) else reader
-            if isinstance(inner, CsvReader) and weight is not None:
+            if _is_csv(inner) and weight is not None:
                 inner.types.setdefault(weight, "float64")
                 inner.weight_columns = frozenset([weight])
         return list(targets)
@@ -386,11 +385,7 @@ def _check_column(name: str, reader: FileReader, role: str = "column") -> None:
     suggestion = folded[0] if folded else (close[0] if close else None)
     if suggestion is not None:
         message += f"; did you mean {quoted(suggestion)}?"
-    elif (
-        isinstance(reader, CsvReader)
-        and reader.header
-        and all(_NUMBER.fullmatch(n.strip()) for n in names)
-    ):
+    elif _is_csv(reader) and reader.header and all(_NUMBER.fullmatch(n.strip()) for n in names):
         message += (
             "; every name in the first line is a number, so it looks like data: if the file "
             "has no header line, pass --no-header and name columns by position (-t 1)"
@@ -434,8 +429,16 @@ def open_dataset(
             delimiter = "\t"
         else:
             raise OptionError(f"--delimiter must be one character, not {delimiter!r}")
-    row_filter = parse_where(where) if isinstance(where, str) else where
-    check_separators(decimal, thousands)
+    if isinstance(where, str):
+        from ._filter import parse_where
+
+        row_filter: RowFilter | None = parse_where(where)
+    else:
+        row_filter = where
+    if decimal is not None or thousands is not None:
+        from ._csvnumbers import check_separators
+
+        check_separators(decimal, thousands)
     paths = path_list(paths) or ["-"]
     readers: list[FileReader] = []
     bases: list[str | None] = []
@@ -484,17 +487,33 @@ class CsvOptions(NamedTuple):
     spooled: bool = False
 
 
+def _is_csv(reader: object) -> TypeGuard[CsvReader]:
+    """Whether ``reader`` reads CSV; without importing the CSV reader when no CSV was opened
+    (then none can exist)."""
+    module = sys.modules.get(f"{__package__}._csv")
+    return module is not None and isinstance(reader, module.CsvReader)
+
+
 def _open_one(path: str, name: str, input_format: str | None, csv: CsvOptions) -> FileReader:
     try:
         _refuse_archives(path, name)
         fmt = input_format or _sniff_format(path, name)
+        # Each format's reader is imported when a file of that format is opened.
         if fmt == "parquet":
+            from ._columnar import ParquetReader
+
             return ParquetReader(path, name)
         if fmt == "arrow":
+            from ._columnar import ArrowReader
+
             return ArrowReader(path, name)
         compression = _compression(path)
         if fmt == "jsonl":
+            from ._columnar import JsonLinesReader
+
             return JsonLinesReader(path, name, compression)
+        from ._csv import CsvReader
+
         delimiter = "\t" if fmt == "tsv" and csv.delimiter is None else csv.delimiter
         return CsvReader(
             path,

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import DataError
 from ._common import Delegating, FileReader, _first_line, quoted
+from ._folders import DELTA_LOG
 from ._partitions import PartitionedReader
 
 if TYPE_CHECKING:
@@ -31,19 +32,13 @@ if TYPE_CHECKING:
 
     from ._paths import Found
 
-LOG_FOLDER = "_delta_log"
-
-
-def is_delta_table(path: str) -> bool:
-    return os.path.isdir(os.path.join(path, LOG_FOLDER))
-
 
 def _deltalake(path: str) -> Any:
     try:
         import deltalake
     except ImportError:
         raise DataError(
-            f"{quoted(path)} is a Delta Lake table (it has a {LOG_FOLDER} folder); reading its "
+            f"{quoted(path)} is a Delta Lake table (it has a {DELTA_LOG} folder); reading its "
             "current snapshot needs the deltalake package: pip install 'biascalc[delta]'"
         ) from None
     return deltalake

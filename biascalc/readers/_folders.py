@@ -21,18 +21,19 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import DataError
 from ._common import quoted
-from ._delta import delta_files, is_delta_table
 
 if TYPE_CHECKING:
     from ._paths import Found
 
+#: The transaction log folder of a Delta Lake table (read by ._delta).
+DELTA_LOG = "_delta_log"
 HF_STATE = "state.json"
 HF_INFO = "dataset_info.json"
 HF_DICT = "dataset_dict.json"
 
 
 def _kind(path: str) -> str | None:
-    if is_delta_table(path):
+    if os.path.isdir(os.path.join(path, DELTA_LOG)):
         return "a Delta Lake table"
     if os.path.isfile(os.path.join(path, HF_DICT)):
         return "a Hugging Face DatasetDict"
@@ -47,6 +48,8 @@ def folder_files(path: str) -> list[Found] | None:
     if kind is None:
         return None
     if kind == "a Delta Lake table":
+        from ._delta import delta_files  # with the dataclasses of Delta tables: lazily
+
         return delta_files(path)
     if kind == "a Hugging Face DatasetDict":
         raise DataError(_dataset_dict_message(path))

@@ -12,12 +12,11 @@ import numpy.typing as npt
 from .._arrow import from_numpy, to_numpy, validity
 from ..errors import DataError, OptionError
 from .arrays import Kind, _as_array, _kind_of, _Lines, _merge_kinds, _parse_numbers, _weights
-from .counts import CLASS_LIMIT, CountPart, ValueCounts
+from .counts import CLASS_LIMIT, CountPart, ValueCounts, dense_integer_counts
 from .declared import DeclaredClasses, merge_declared, note_dictionary
 from .lists import ListStats, element_kind, is_list_type, list_part, split_labels
 from .moments import ExtraMeans, FloatArray, Moments
 from .onehot import count_one_hot_rows, merge_one_hot
-from .sketch import QuantileSketch, SketchStore
 from .values import ValueStore
 
 if TYPE_CHECKING:
@@ -279,7 +278,19 @@ class LabelStats:
         if kind == "list":
             self._update_list(col, arr, w, _kept_lines(line, keep))
             return
-        if values is not None:
+        counted = None
+        if values is not None and not self.spec.keep_values:
+            counted = dense_integer_counts(values, w)
+        if counted is not None:
+            # Integers with a small span: the moments over the distinct values weighted by
+            # their counts (or weight sums) are those of the rows, sum_k w_k (k - mean)^2.
+            keys = counted.keys.astype(np.float64)
+            col.moments = col.moments.merge(Moments.of(keys, counted.weight))
+            if self.spec.extra_means:
+                col.extra = col.extra.merge(
+                    ExtraMeans.of(self.spec.extra_means, keys, counted.weight)
+                )
+        elif values is not None:
             y = np.asarray(values, dtype=np.float64)
             bad = ~np.isfinite(y)
             if bad.any():
@@ -308,7 +319,10 @@ class LabelStats:
             if col.counts is None:
                 col.counts = ValueCounts(limit)
             col.counts.limit = min(col.counts.limit, limit)
-            col.counts.add(values if values is not None else arr, w)
+            if counted is not None:
+                col.counts.add_part(counted)
+            else:
+                col.counts.add(values if values is not None else arr, w)
 
     def _update_list(
         self, col: ColumnStats, arr: pa.Array, w: FloatArray | None, line: Callable[[int], int]
@@ -418,6 +432,8 @@ def _sketched(store: ValueStore, points: int) -> ValueStore:
     Each compression adds less than W / SKETCH_POINTS to the rank error (sketch.py), and
     one happens per MAX_VALUES - points rows, so 1e9 rows stay within 21 / 65,536 = 0.03 %.
     """
+    from .sketch import QuantileSketch, SketchStore  # only past MAX_VALUES label values
+
     y, w = store.arrays()
     prior = store.error if isinstance(store, SketchStore) else 0.0
     sketch = QuantileSketch.of(y, w, k=max(points, 2))

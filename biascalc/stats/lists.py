@@ -1,11 +1,14 @@
 """List-valued label columns: label sets and multi-hot rows, and the one list flattener.
 
 :func:`flatten` is the single place where an Arrow ``list``, ``large_list`` or
-``fixed_size_list`` column is taken apart (``pyarrow.compute.list_flatten`` and
-``list_parent_indices``): the elements in row order, each element's row, and each row's
-length.  A null list is a *missing row* (the column's validity says so; the caller drops
-it before counting); an empty list is a row with *no elements*, which still counts in
-the denominator.  Token counts and mask pixels build on the same function.
+``fixed_size_list`` column (nested lists too: a batch of sequences per row) is taken
+apart, with ``pyarrow.compute.list_flatten`` and ``list_parent_indices``: the innermost
+elements in row order, each element's row (so a message can say in which row a bad
+element is), and how many elements each row holds.  A null list is a *missing row*
+(counted in ``null_rows``; label sets drop such rows before counting, token counts
+report them); an empty list is a row with *no elements*, which still counts in the
+denominator.  Null *elements* are kept for the caller to judge.  Label sets (and
+``--label-sep`` text) and token columns both build on it.
 
 :class:`ListStats` is what a list column needs besides the per-label row counts (which
 live in :class:`~biascalc.stats.ValueCounts`, one count per row that contains the label,
@@ -30,7 +33,7 @@ from .moments import FloatArray
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["Flat", "ListStats", "flatten", "is_list_type", "split_labels"]
+__all__ = ["Flat", "ListStats", "decoded", "flatten", "is_list_type", "split_labels"]
 
 #: Element kinds a label set may hold (bool, integer and float only as 0/1 multi-hot).
 _ELEMENT_KINDS = ("string", "integer", "bool", "float", "null")
@@ -47,29 +50,84 @@ def is_list_type(arrow_type: pa.DataType) -> bool:
     )
 
 
+def decoded(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One array (chunks combined), a dictionary-encoded one as its plain values.
+
+    >>> import pyarrow as pa
+    >>> decoded(pa.array(["a", "b", "a"]).dictionary_encode()).to_pylist()
+    ['a', 'b', 'a']
+    """
+    import pyarrow as pa
+
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    # take, not cast: Arrow casts no dictionary of lists to a list
+    return arr.dictionary.take(arr.indices) if pa.types.is_dictionary(arr.type) else arr
+
+
 @dataclass(frozen=True)
 class Flat:
-    """A list column taken apart: ``values[i]`` is an element of row ``rows[i]``."""
+    """A list column taken apart: ``values[i]`` is an element of row ``rows[i]``.
+
+    ``rows`` is sorted; ``lengths[r]`` is the number of elements of row ``r`` (0 for an
+    empty or a null list); ``null_rows`` counts the null lists.
+    """
 
     values: pa.Array
     rows: npt.NDArray[np.intp]
     lengths: npt.NDArray[np.int64]
+    null_rows: int
+
+    def row_and_index(self, i: int) -> tuple[int, int]:
+        """Row of element ``i`` and its index within that row (both from 0)."""
+        row = int(self.rows[i])
+        return row, i - int(np.searchsorted(self.rows, row))
 
 
-def flatten(arr: pa.Array) -> Flat:
-    """The elements of a list array with their rows; null lists have length 0.
+def flatten(column: pa.Array | pa.ChunkedArray) -> Flat:
+    """The innermost elements of a list column (nested lists too) with their rows.
+
+    Dictionary-encoded *elements* stay encoded (their codes are cheap to count); a
+    dictionary of lists is decoded to be taken apart.
 
     >>> import pyarrow as pa
     >>> f = flatten(pa.array([["a", "b"], [], None, ["c"]]))
+    >>> f.values.to_pylist(), f.rows.tolist(), f.lengths.tolist(), f.null_rows
+    (['a', 'b', 'c'], [0, 0, 3], [2, 0, 0, 1], 1)
+    >>> f = flatten(pa.array([[[1], None, [2, 3]], [[4]]]))
     >>> f.values.to_pylist(), f.rows.tolist(), f.lengths.tolist()
-    (['a', 'b', 'c'], [0, 0, 3], [2, 0, 0, 1])
+    ([1, 2, 3, 4], [0, 0, 0, 1], [3, 1])
     """
     import pyarrow.compute as pc
 
-    values = pc.list_flatten(arr)
-    rows = to_numpy(pc.list_parent_indices(arr)).astype(np.intp)
+    arr = decoded(column)
+    if not is_list_type(arr.type):
+        raise TypeError(f"flatten takes a list array, not {arr.type}")
+    n, null_rows = len(arr), arr.null_count
     lengths = pc.fill_null(pc.list_value_length(arr), 0)
-    return Flat(values, rows, to_numpy(lengths).astype(np.int64))
+    rows: npt.NDArray[np.intp] | None = None
+    values: pa.Array = arr
+    nested = False
+    while is_list_type(values.type):
+        # Parent indices count from the start of the (possibly sliced) array, and
+        # list_flatten skips null lists, so both line up element for element.
+        parents = to_numpy(pc.list_parent_indices(values)).astype(np.intp)
+        rows = parents if rows is None else rows[parents]
+        values = pc.list_flatten(values)
+        if _is_dictionary_of_lists(values.type):
+            values = decoded(values)
+        nested = nested or is_list_type(values.type)
+    assert rows is not None
+    if nested:  # the innermost elements per row, not the inner lists
+        counts = np.bincount(rows, minlength=n).astype(np.int64)
+    else:
+        counts = to_numpy(lengths).astype(np.int64)
+    return Flat(values, rows, counts, null_rows)
+
+
+def _is_dictionary_of_lists(arrow_type: pa.DataType) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_dictionary(arrow_type) and is_list_type(arrow_type.value_type)
 
 
 def split_labels(arr: pa.Array, sep: str) -> pa.Array:

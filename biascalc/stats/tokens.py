@@ -110,45 +110,53 @@ class TokenStats:
         """
         import pyarrow as pa
 
-        from .._arrow import to_numpy
-        from ..readers._lists import Flat, flatten_lists
+        from .._arrow import from_numpy, to_numpy
+        from .lists import decoded, flatten, is_list_type
 
-        column = batch.column(self.spec.target)
+        name = self.spec.target
+        column = decoded(batch.column(name))
         offset = self.rows_seen
         self.rows_seen += batch.num_rows
-        flat = flatten_lists(column)
-        values, listed = flat.values, flat.rows is not None
-        name = self.spec.target
+
+        def file_row(row: int) -> int:
+            return offset + row if rows is None else int(rows[row])
+
+        listed = is_list_type(column.type)
+        flat = flatten(column) if listed else None
+        values = decoded(flat.values) if flat is not None else column
         if not (pa.types.is_integer(values.type) or pa.types.is_null(values.type)):
             raise DataError(
                 f"column {name!r} holds {column.type} values; --task tokens needs integer "
                 "token ids (or lists of them): tokenise the text first"
             )
-
-        def where(i: int) -> str:
-            row, j = flat.row_and_index(i)
-            at = offset + row if rows is None else int(rows[row])
-            return (
-                f"in row {at:,}, element {j:,} of column {name!r}"
-                if listed
-                else (f"in row {at:,} of column {name!r}")
-            )
-
-        if pa.types.is_null(values.type):
-            self.n_null_rows += flat.null_rows + (0 if listed else len(values))
-            return
-        if values.null_count:
-            valid = to_numpy(values.is_valid())
-            if listed:
+        if flat is not None:
+            self.n_null_rows += flat.null_rows
+            if values.null_count:
+                row, j = flat.row_and_index(int(np.argmin(to_numpy(values.is_valid()))))
                 raise DataError(
-                    f"token id missing (null) {where(int(np.argmin(valid)))}; "
-                    "fill or drop it (an empty list is a row with no tokens)"
+                    f"token id missing (null) in row {file_row(row):,}, element {j:,} of "
+                    f"column {name!r}; fill or drop it (an empty list is a row with no tokens)"
                 )
-            self.n_null_rows += int(np.count_nonzero(~valid))  # a plain column: missing rows
-            keep = np.flatnonzero(valid)
-            flat = Flat(values.filter(pa.array(valid)), keep.astype(np.intp), 0)
-            values = flat.values
-        self.n_null_rows += flat.null_rows
+            at = flat.row_and_index
+
+            def where(i: int) -> str:
+                row, j = at(i)
+                return f"in row {file_row(row):,}, element {j:,} of column {name!r}"
+
+        else:
+            kept: npt.NDArray[np.intp] | None = None
+            if values.null_count:  # a plain column: a null is a missing row
+                valid = to_numpy(values.is_valid())
+                self.n_null_rows += int(np.count_nonzero(~valid))
+                kept = np.flatnonzero(valid)
+                values = values.filter(from_numpy(valid))
+
+            def where(i: int) -> str:
+                row = i if kept is None else int(kept[i])
+                return f"in row {file_row(row):,} of column {name!r}"
+
+        if pa.types.is_null(values.type):  # nothing but null lists or missing rows
+            return
         if self.spec.dtype is None:
             self.spec = dataclasses.replace(self.spec, dtype=str(values.type))
         self.add(np.asarray(to_numpy(values)), where)
