@@ -1,7 +1,7 @@
 """Exceptions raised by biascalc.
 
 The library raises these; the CLI maps them to exit codes in one place
-(:func:`biascalc.cli.main`): :class:`DataError` -> exit 1, :class:`OptionError` -> exit 2.
+(:func:`biascalc._cli_run.run`): :class:`DataError` -> exit 1, :class:`OptionError` -> exit 2.
 """
 
 from __future__ import annotations

@@ -13,8 +13,9 @@ one data set; hive partition folders (``year=2024/``) become columns.
 Modules, one job each: ``_common`` (formats, sniffing, errors, counted streams),
 ``_csv``, ``_columnar`` (Parquet, JSON Lines, Arrow), ``_paths`` (directories, globs,
 standard input), ``_partitions`` (hive folders), ``_folders`` and ``_delta`` (Delta
-tables, Hugging Face folders), ``_grammar`` and ``_filter`` (``--where``) and ``_dataset``
-(:class:`Dataset`, :func:`open_dataset`).
+tables, Hugging Face folders), ``_grammar`` and ``_filter`` (``--where``), ``_dataset``
+(:class:`Dataset`, :func:`open_dataset`: paths -> readers, columns checked) and
+``_collect`` (every file's batches folded into statistics).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import types
 from typing import TYPE_CHECKING
 
 from . import _common
+from ._collect import collect_file
 from ._common import _HEADER_LIMIT as _HEADER_LIMIT  # shrunk by tests
 from ._common import _SAMPLE_BYTES as _SAMPLE_BYTES
 from ._common import (
@@ -38,7 +40,7 @@ from ._common import (
     escaped,
     quoted,
 )
-from ._dataset import Dataset, collect_file, expand_target_globs, open_dataset
+from ._dataset import Dataset, expand_target_globs, open_dataset
 from ._features import declared_classes
 from ._partitions import PartitionedReader
 
