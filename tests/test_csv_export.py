@@ -14,6 +14,7 @@ import os
 import random
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -326,3 +327,36 @@ def test_interrupt_in_process_returns_130(
     monkeypatch.setattr(_cli_compute, "compute", interrupt)
     assert cli.main([str(path), "-t", "y"]) == 130
     assert capsys.readouterr().err == "Aborted.\n"
+
+
+@pytest.mark.parametrize("module", ["click", "biascalc.cli"])
+def test_ctrl_c_while_the_console_script_imports_its_command(module: str) -> None:
+    """An interrupt during the console script's first imports (click, the options: ~40 ms)
+    is one line and exit 130 too, not a KeyboardInterrupt traceback.
+
+    The signal is raised by the import system itself when it looks for ``module``, so it
+    comes exactly there, on any machine.
+    """
+    code = (
+        "import importlib.abc, os, signal, sys\n"
+        "class Interrupt(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name == {module!r}:\n"
+        "            os.kill(os.getpid(), signal.SIGINT)\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "sys.argv = ['biascalc', '--version']\n"
+        "from biascalc._console import main\n"
+        "main()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (proc.returncode, proc.stderr, proc.stdout) == (130, "Aborted.\n", "")
+
+
+def test_the_console_script_is_the_guarded_entry_point() -> None:
+    from importlib.metadata import entry_points
+
+    (script,) = entry_points(group="console_scripts", name="biascalc")
+    assert script.value == "biascalc._console:main"
