@@ -13,18 +13,14 @@ escape are quoted by joining them (:func:`json_text`, :func:`str_literals`).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["float_texts", "json_text", "str_literals"]
+__all__ = ["Numbers", "float_texts", "json_text", "str_literals"]
 
 #: Shorter lists are written value by value (NumPy's set-up costs more than it saves).
 _BULK = 64
-#: Characters json.dumps(ensure_ascii=False) escapes (Python's json.encoder.ESCAPE).
-_JSON_ESCAPED = re.compile(r'[\x00-\x1f"\\]')
-#: Characters outside printable ASCII, and the quote and backslash, which repr() escapes.
-_REPR_ESCAPED = re.compile(r"[^ -&(-\[\]-~]")
 
 
 def float_texts(values: Any) -> list[str]:
@@ -36,50 +32,104 @@ def float_texts(values: Any) -> list[str]:
     import numpy as np
 
     array = np.ascontiguousarray(values, dtype=np.float64)
-    if array.size < _BULK:
-        return list(map(repr, array.tolist()))
-    distinct, inverse = np.unique(array.view(np.int64), return_inverse=True)
-    if 2 * distinct.size > array.size:
-        return list(map(repr, array.tolist()))
-    texts = np.array(list(map(repr, distinct.view(np.float64).tolist())), dtype=object)
-    out: list[str] = texts[inverse.ravel()].tolist()
-    return out
+    return _distinct_texts(array.view(np.int64), array)
 
 
-def json_text(value: Any, memo: dict[bytes, str] | None = None) -> str:
-    """``json.dumps(value, ensure_ascii=False, allow_nan=False)``, fast for long lists.
-
-    Lists of only finite floats, only ints or only strs take a bulk path; ``memo`` keeps
-    the text of float lists already written (bias and prior_bias are often the same).
-    Anything else, and any error (NaN, unknown types), is json.dumps' own.
-
-    >>> json_text([0.5] * 100) == json.dumps([0.5] * 100)
-    True
-    """
-    if isinstance(value, list) and len(value) >= _BULK:
-        kinds = set(map(type, value))
-        if kinds == {float}:
-            return _float_list(value, memo)
-        if kinds == {int}:
-            return "[" + ", ".join(map(int.__repr__, value)) + "]"
-        if kinds == {str} and _JSON_ESCAPED.search("".join(value)) is None:
-            return '["' + '", "'.join(value) + '"]'
-    return json.dumps(value, ensure_ascii=False, allow_nan=False)
-
-
-def _float_list(values: list[float], memo: dict[bytes, str] | None) -> str:
+def _distinct_texts(keys: Any, array: Any) -> list[str]:
+    """``repr`` of each value of ``array``, made once per distinct key (the values' bit
+    patterns, or the values), when at most half of the keys are distinct."""
     import numpy as np
 
-    array = np.array(values, dtype=np.float64)
-    if not bool(np.all(np.isfinite(array))):  # json.dumps raises its own error
-        return json.dumps(values, ensure_ascii=False, allow_nan=False)
-    key = array.tobytes()
-    if memo is not None and key in memo:
-        return memo[key]
-    text = "[" + ", ".join(float_texts(array)) + "]"
-    if memo is not None:
-        memo[key] = text
-    return text
+    if array.size >= _BULK:
+        distinct, inverse = np.unique(keys, return_inverse=True)
+        if 2 * distinct.size <= array.size:
+            values = distinct.view(array.dtype).tolist()
+            texts = np.array(list(map(repr, values)), dtype=object)
+            out: list[str] = texts[inverse.ravel()].tolist()
+            return out
+    return list(map(repr, array.tolist()))
+
+
+@dataclass(frozen=True, eq=False)
+class Numbers:
+    """A long list of numbers kept as a NumPy array (int64 or float64) until it is written.
+
+    :meth:`to_list` is the list of Python numbers (non-finite floats as None when
+    ``null_non_finite``); :meth:`json` is ``json.dumps(to_list(), allow_nan=False)``.
+    """
+
+    array: Any
+    null_non_finite: bool = False
+
+    @staticmethod
+    def of(values: Sequence[Any], kind: type[int] | type[float]) -> Numbers | list[Any]:
+        """``values`` as int64 or float64 numbers, or a list of ``kind(v)`` where NumPy's
+        conversion would differ (integers beyond 64 bits, values that are not numbers)."""
+        import numpy as np
+
+        try:
+            return Numbers(np.array(values, dtype=np.int64 if kind is int else np.float64))
+        except (OverflowError, TypeError, ValueError):
+            return list(map(kind, values))
+
+    def _finite(self) -> Any:
+        import numpy as np
+
+        return np.isfinite(self.array) if self.array.dtype.kind == "f" else None
+
+    def to_list(self) -> list[Any]:
+        values: list[Any] = self.array.tolist()
+        finite = self._finite()
+        if self.null_non_finite and finite is not None and not finite.all():
+            return [v if ok else None for v, ok in zip(values, finite.tolist(), strict=True)]
+        return values
+
+    def json(self, memo: dict[Any, str] | None = None) -> str:
+        import numpy as np
+
+        array, finite = self.array, self._finite()
+        if finite is not None and not finite.all() and not self.null_non_finite:
+            return json.dumps(self.to_list(), allow_nan=False)  # raises, as json.dumps does
+        key = (array.dtype.str, array.tobytes())
+        if memo is not None and key in memo:
+            return memo[key]
+        if finite is None:
+            texts = _distinct_texts(array, array)
+        else:
+            texts = _distinct_texts(array.view(np.int64), array)
+            for i in np.flatnonzero(~finite).tolist():
+                texts[i] = "null"
+        text = "[" + ", ".join(texts) + "]"
+        if memo is not None:
+            memo[key] = text
+        return text
+
+
+def json_text(value: Any, memo: dict[Any, str] | None = None) -> str:
+    """``json.dumps(value, ensure_ascii=False, allow_nan=False)``, fast for long lists.
+
+    :class:`Numbers` write themselves; a long list of strs that need no escape is
+    joined.  ``memo`` keeps the text of long lists already written (bias and prior_bias,
+    or classes and outputs, are often the same).
+
+    >>> json_text(["a"] * 100) == json.dumps(["a"] * 100)
+    True
+    """
+    if isinstance(value, Numbers):
+        return value.json(memo)
+    if isinstance(value, list) and len(value) >= _BULK and set(map(type, value)) == {str}:
+        key = tuple(value)
+        if memo is not None and key in memo:
+            return memo[key]
+        joined = "".join(value)
+        # json.dumps(ensure_ascii=False) escapes only " \ and U+0000-U+001F, which
+        # are not printable; other text that is not printable takes json.dumps' path.
+        if joined.isprintable() and '"' not in joined and "\\" not in joined:
+            text = '["' + '", "'.join(value) + '"]'
+            if memo is not None:
+                memo[key] = text
+            return text
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
 def str_literals(values: Sequence[object]) -> list[str] | None:
@@ -93,6 +143,9 @@ def str_literals(values: Sequence[object]) -> list[str] | None:
     if set(map(type, values)) - {str}:
         return None
     texts: list[str] = list(values)  # type: ignore[arg-type]  # all str, checked above
-    if _REPR_ESCAPED.search("".join(texts)) is not None:
+    joined = "".join(texts)
+    if not (joined.isascii() and joined.isprintable()) or "'" in joined or "\\" in joined:
         return None
-    return ["'" + v + "'" for v in texts]
+    if not texts:
+        return []
+    return ("'" + "'\0'".join(texts) + "'").split("\0")  # no text holds a NUL

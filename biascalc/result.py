@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
 import numpy as np
 import numpy.typing as npt
 
-from ._literals import json_text
+from ._literals import Numbers, json_text
 from ._version import __version__
 
 __all__ = [
@@ -91,12 +91,9 @@ def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _finite_list(values: npt.NDArray[np.float64]) -> list[float | None]:
-    """A float array as JSON values; one vectorised check for the usual all-finite case."""
-    if bool(np.all(np.isfinite(values))):
-        floats: list[float | None] = np.asarray(values, dtype=np.float64).tolist()
-        return floats
-    return [_finite(v) for v in values]
+def _finite_numbers(values: npt.NDArray[np.float64]) -> Numbers:
+    """A float array as JSON values: non-finite ones become null."""
+    return Numbers(np.asarray(values, dtype=np.float64), null_non_finite=True)
 
 
 @dataclass(frozen=True)
@@ -191,53 +188,69 @@ class BiasResult:
 
     def to_dict(self) -> BiasResultDict:
         """The JSON object, as plain Python values (what ``--format json`` prints)."""
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "biascalc_version": __version__,
-            "source": None if self.source is None else list(self.source),
-            "where": self.where,
-            "task": self.task,
-            "task_reason": self.task_reason,
-            "loss": self.loss,
-            "loss_parameters": dict(self.loss_parameters),
-            "activation": self.activation,
-            "targets": list(self.targets),
-            "weight": self.weight,
-            "classes": None if self.classes is None else list(self.classes),
-            "counts": None if self.counts is None else list(map(int, self.counts)),
-            "priors": None if self.priors is None else list(map(float, self.priors)),
-            "training_priors": None
-            if self.training_priors is None
-            else list(map(float, self.training_priors)),
-            "statistics": None
-            if self.statistics is None
-            else [
+        fields = {k: v.to_list() if isinstance(v, Numbers) else v for k, v in self._fields()}
+        return cast(BiasResultDict, fields)
+
+    def _fields(self) -> list[tuple[str, Any]]:
+        """The fields of :meth:`to_dict`, in order, with its long lists of numbers still
+        arrays (:class:`~biascalc._literals.Numbers`), for :meth:`to_json` to write."""
+        return [
+            ("schema_version", SCHEMA_VERSION),
+            ("biascalc_version", __version__),
+            ("source", None if self.source is None else list(self.source)),
+            ("where", self.where),
+            ("task", self.task),
+            ("task_reason", self.task_reason),
+            ("loss", self.loss),
+            ("loss_parameters", dict(self.loss_parameters)),
+            ("activation", self.activation),
+            ("targets", list(self.targets)),
+            ("weight", self.weight),
+            ("classes", None if self.classes is None else list(self.classes)),
+            ("counts", None if self.counts is None else Numbers.of(self.counts, int)),
+            ("priors", None if self.priors is None else Numbers.of(self.priors, float)),
+            (
+                "training_priors",
+                None if self.training_priors is None else Numbers.of(self.training_priors, float),
+            ),
+            (
+                "statistics",
+                None
+                if self.statistics is None
+                else [
+                    {
+                        "target": s.target,
+                        "mean": _finite(s.mean),
+                        "std": _finite(s.std),
+                        "min": _finite(s.minimum),
+                        "max": _finite(s.maximum),
+                    }
+                    for s in self.statistics
+                ],
+            ),
+            ("n_samples", self.n_samples),
+            ("n_missing", self.n_missing),
+            ("weight_sum", None if self.weight_sum is None else _finite(self.weight_sum)),
+            ("bias", _finite_numbers(self.bias)),
+            ("outputs", list(self.outputs)),
+            ("prior_bias", None if self.prior_bias is None else _finite_numbers(self.prior_bias)),
+            (
+                "expected_initial_loss",
                 {
-                    "target": s.target,
-                    "mean": _finite(s.mean),
-                    "std": _finite(s.std),
-                    "min": _finite(s.minimum),
-                    "max": _finite(s.maximum),
-                }
-                for s in self.statistics
-            ],
-            "n_samples": self.n_samples,
-            "n_missing": self.n_missing,
-            "weight_sum": None if self.weight_sum is None else _finite(self.weight_sum),
-            "bias": _finite_list(self.bias),
-            "outputs": list(self.outputs),
-            "prior_bias": None if self.prior_bias is None else _finite_list(self.prior_bias),
-            "expected_initial_loss": {
-                "zero_bias": _finite(self.expected_loss_zero_bias),
-                "recommended": _finite(self.expected_loss_recommended),
-            },
-            "explanation": list(self.explanation),
-            "warnings": list(self.warnings),
-            "median_frequency_weights": None
-            if self.median_frequency_weights is None
-            else [None if w is None else _finite(w) for w in self.median_frequency_weights],
-            "tokens": None if self.tokens is None else self.tokens.to_dict(),
-        }
+                    "zero_bias": _finite(self.expected_loss_zero_bias),
+                    "recommended": _finite(self.expected_loss_recommended),
+                },
+            ),
+            ("explanation", list(self.explanation)),
+            ("warnings", list(self.warnings)),
+            (
+                "median_frequency_weights",
+                None
+                if self.median_frequency_weights is None
+                else [None if w is None else _finite(w) for w in self.median_frequency_weights],
+            ),
+            ("tokens", None if self.tokens is None else self.tokens.to_dict()),
+        ]
 
     def to_json(self, indent: int | None = 2) -> str:
         """``to_dict()`` as JSON text; floats use repr, so they round-trip exactly.
@@ -247,9 +260,12 @@ class BiasResult:
         long lists are written in bulk (:func:`biascalc._literals.json_text`: the same
         text as ``json.dumps``).  Without it, the text is ``json.dumps(to_dict())``.
         """
-        memo: dict[bytes, str] = {}
-        fields = [f"{json.dumps(k)}: {json_text(v, memo)}" for k, v in self.to_dict().items()]
-        if indent is None:
-            return "{" + ", ".join(fields) + "}"
-        pad = " " * indent
-        return "{\n" + ",\n".join(pad + f for f in fields) + "\n}"
+        memo: dict[Any, str] = {}
+        before, between, after = ("{", ", ", "}") if indent is None else ("{\n", ",\n", "\n}")
+        pad = "" if indent is None else " " * indent
+        parts = [before]
+        for k, v in self._fields():
+            # One join at the end: the 100,000-value lists are copied once, not per step.
+            parts += [between, pad, json.dumps(k), ": ", json_text(v, memo)]
+        parts[1] = ""  # no separator before the first field
+        return "".join(parts) + after

@@ -13,6 +13,7 @@ import math
 import random
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from biascalc import BiasResult, compute_bias, compute_bias_from_file
-from biascalc._literals import float_texts, json_text, str_literals
+from biascalc._literals import Numbers, float_texts, json_text, str_literals
 from biascalc.render import render
 from biascalc.render.code import _wrap
 
@@ -187,7 +188,35 @@ def test_float_texts_are_repr_and_round_trip(values: list[float]) -> None:
     assert [float(t) for t in texts] == values
     signs = [math.copysign(1, v) for v in values]
     assert [math.copysign(1, float(t)) for t in texts] == signs
-    assert json_text(values) == json.dumps(values)
+    numbers = Numbers(np.array(values))
+    assert numbers.to_list() == values
+    assert json_text(numbers) == json.dumps(values)
+
+
+any_float = st.one_of(finite, st.sampled_from([math.inf, -math.inf, math.nan]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(any_float, st.sampled_from([0.5, -0.0])), min_size=60, max_size=300))
+def test_numbers_write_non_finite_as_null_or_refuse_them(values: list[float]) -> None:
+    nulls = [v if math.isfinite(v) else None for v in values]
+    numbers = Numbers(np.array(values), null_non_finite=True)
+    assert numbers.to_list() == nulls
+    assert json_text(numbers, {}) == json.dumps(nulls)
+    if nulls != values or any(v != v for v in values):
+        with pytest.raises(ValueError, match="JSON compliant"):
+            Numbers(np.array(values)).json()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(-(2**63), 2**63 - 1), min_size=60, max_size=300), st.integers(1, 5))
+def test_numbers_of_integers_are_json_dumps(values: list[int], repeat: int) -> None:
+    values = values * repeat
+    numbers = Numbers.of(values, int)
+    assert isinstance(numbers, Numbers)
+    assert numbers.to_list() == values
+    assert numbers.json() == json.dumps(values)
+    assert Numbers.of([2**70, 1], int) == [2**70, 1]  # beyond 64 bits: plain ints
 
 
 @settings(max_examples=60, deadline=None)
@@ -219,6 +248,8 @@ def test_non_finite_floats_are_refused_like_json_dumps() -> None:
         json.dumps(values, allow_nan=False)
     with pytest.raises(ValueError, match="JSON compliant"):
         json_text(values)
+    with pytest.raises(ValueError, match="JSON compliant"):
+        json_text(Numbers(np.array(values)))
 
 
 def test_a_clipped_class_is_named_in_its_warning() -> None:
@@ -228,3 +259,26 @@ def test_a_clipped_class_is_named_in_its_warning() -> None:
     warning = f"class 'never' has share {share!r}; clipped to {1e-7!r} so its bias is finite"
     assert warning in result.warnings
     assert result.bias[-1] == pytest.approx(math.log(1e-7))
+
+
+def _results() -> list[BiasResult]:
+    vocabulary = compute_bias(long_tail_labels(5_000, 500, seed=5))
+    k = len(vocabulary.bias)
+    return [
+        compute_bias([0, 0, 1]),
+        compute_bias([0.5, 1.5, 2.5], loss="mae"),
+        compute_bias(["a", "b", "b"], task="multiclass", sample_weight=[0.5, 1.0, 2.0]),
+        compute_bias([[1, 0], [0, 1], [1, 1]], task="multilabel"),
+        vocabulary,
+        replace(vocabulary, bias=np.where(np.arange(k) % 7 == 0, -np.inf, vocabulary.bias)),
+        replace(vocabulary, prior_bias=np.full(k, np.nan), counts=tuple(range(k))),
+    ]
+
+
+@pytest.mark.parametrize("result", _results(), ids=lambda r: r.task)
+def test_to_json_is_json_dumps_of_to_dict(result: BiasResult) -> None:
+    d = result.to_dict()
+    assert result.to_json(indent=None) == json.dumps(d, ensure_ascii=False, allow_nan=False)
+    fields = [f"    {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}" for k, v in d.items()]
+    assert result.to_json(indent=4) == "{\n" + ",\n".join(fields) + "\n}"
+    assert json.loads(result.to_json()) == d

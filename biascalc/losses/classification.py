@@ -233,6 +233,8 @@ class CrossEntropy(Loss):
         self.label_smoothing = label_smoothing
         self.logit_adjustment = logit_adjustment
         self.smoothing = smoothing
+        # (shares, class weights, Z) of the last coefficients() (compared by identity).
+        self._last_normaliser: tuple[FloatArray, FloatArray | None, float] | None = None
 
     def parameters(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -273,13 +275,23 @@ class CrossEntropy(Loss):
         """C_k and the normaliser Z = sum_k c_k p_k of the docstring."""
         c = np.ones_like(p) if self.class_weight is None else self.class_weight
         e = self.label_smoothing
-        z = _exact_sum(c * p)
+        z = self._normaliser(p, c)
         if not z > 0:
             raise OptionError(
                 "--class-weight gives weight 0 to every class present in the data; "
                 "at least one of them needs a positive weight"
             )
         return c * ((1 - e) * p + e / p.size), z
+
+    def _normaliser(self, p: FloatArray, c: FloatArray) -> float:
+        """Z, the exact sum of c_k p_k, computed once per array of shares: fit and the two
+        expected losses ask for it with the same shares (0.7 ms each for 100,000)."""
+        last = self._last_normaliser
+        if last is not None and last[0] is p and last[1] is self.class_weight:
+            return last[2]
+        z = _exact_sum(c * p)
+        self._last_normaliser = (p, self.class_weight, z)
+        return z
 
     def fit(self, data: LossData) -> Fit:
         coef, _ = self.coefficients(self.fit_shares(data))
@@ -320,5 +332,7 @@ class CrossEntropy(Loss):
         coef, z = self.coefficients(data.p)
         x = raw + self.offset(data.p)
         m = float(np.max(x))
-        lse = m + math.log(_exact_sum(np.exp(x - m)))
+        # Constant logits (a zero bias): every exp(x - m) is exactly 1, their sum K.
+        total = float(x.size) if bool(np.all(x == m)) else _exact_sum(np.exp(x - m))
+        lse = m + math.log(total)
         return _exact_sum(coef * (lse - x)) / z

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .._arrow import from_numpy, to_numpy
+from .._arrow import compute, from_numpy, to_numpy
 from ..errors import DataError
 from .moments import FloatArray
 
@@ -143,9 +143,10 @@ class ValueCounts:
             return [], np.zeros(0, np.int64), np.zeros(0)
         part = self.parts[0]
         order = _sort_order(part.keys)
-        keys = part.keys
-        keys = keys[order] if isinstance(keys, np.ndarray) else keys.take(from_numpy(order))
-        values = keys.tolist() if isinstance(keys, np.ndarray) else keys.to_pylist()
+        if isinstance(part.keys, np.ndarray):
+            values = part.keys[order].tolist()
+        else:
+            values = compute("take", part.keys, from_numpy(order)).to_pylist()
         return values, part.count[order], part.weight[order]
 
     @property
@@ -171,10 +172,8 @@ def _sort_order(keys: Keys) -> npt.NDArray[np.intp]:
             return np.argsort(keys, kind="stable")
         values = keys.tolist()
     else:
-        import pyarrow.compute as pc
-
         try:
-            return np.asarray(to_numpy(pc.sort_indices(keys)), dtype=np.intp)
+            return np.asarray(to_numpy(compute("sort_indices", keys)), dtype=np.intp)
         except pa.ArrowNotImplementedError:
             values = keys.to_pylist()
     return np.argsort(np.array(values, dtype=object), kind="stable")
@@ -248,7 +247,7 @@ def _encode(values: Keys) -> tuple[Keys, npt.NDArray[np.intp]]:
                 return _dense_codes(values, lo, hi)
         keys, index = np.unique(values, return_inverse=True)
         return keys, index.astype(np.intp)
-    encoded = values.dictionary_encode()  # hashing in C++; loads pyarrow.compute
+    encoded = compute("dictionary_encode", values)  # hashing in C++
     return encoded.dictionary, to_numpy(encoded.indices).astype(np.intp)
 
 
@@ -283,7 +282,9 @@ def _aggregate(
     total, wsum = _sums(index, n, counts, weights)
     seen = np.flatnonzero(total)
     if seen.size < n:
-        keys = keys[seen] if isinstance(keys, np.ndarray) else keys.take(from_numpy(seen))
+        keys = (
+            keys[seen] if isinstance(keys, np.ndarray) else compute("take", keys, from_numpy(seen))
+        )
         total, wsum = total[seen], wsum[seen]
     return CountPart(keys, wsum, total.astype(np.int64))
 
