@@ -288,7 +288,7 @@ def scheduler() -> Iterator[str]:
     pytest.importorskip("dask.dataframe")
     distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(
-        n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None
+        n_workers=1, threads_per_worker=2, processes=True, dashboard_address=":0"
     )
     try:
         yield cluster.scheduler_address
