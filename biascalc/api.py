@@ -286,6 +286,8 @@ def collect_file_stats(
         )
         stats = dataset.collect(lambda: LabelStats(spec), columns)
         stats.notes.extend(dataset.warnings)
+        if opts.classes is None:
+            stats.notes.extend(dataset.category_notes(targets))
         names = tuple(dataset.names)
     return stats, names
 

@@ -421,3 +421,78 @@ def test_where_on_paths_with_hive_partitions(client: Any, tmp_path: Any) -> None
     got = biascalc.result_from_stats(stats, biascalc.BiasOptions())
     _assert_same(got, biascalc.compute_bias(FRAME.loc[keep, "species"]))
     assert got.where == expr
+
+
+def _big_csv(path: Path, rows: int, bad_row: int | None = None) -> list[int]:
+    """A CSV of ``rows`` labels whose text column has quoted commas, quotes and line breaks
+    (about 34 bytes a row), the label on row ``bad_row`` "inf"; returns the labels."""
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, 4, rows).tolist()
+    notes = ['"a, b"', '"say ""hi"""', '"two\nlines"', "plain", '"x\r\ny"']
+    with path.open("w", newline="") as f:
+        f.write("note,label,pad\n")
+        lines = [
+            f"{notes[i % 5]},{'inf' if i == bad_row else y},{'z' * 20}\n"
+            for i, y in enumerate(labels)
+        ]
+        f.write("".join(lines))
+    return labels
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_a_big_file_is_read_in_pieces_by_all_workers(
+    client: Any, tmp_path: Path, kind: str
+) -> None:
+    """One file bigger than part_bytes is several tasks (CSV byte ranges cut where the
+    local engine cuts them, runs of Parquet row groups): the same statistics as one read."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from biascalc.api import collect_file_stats
+    from biascalc.integrations.dask import _pieces
+    from biascalc.readers import open_dataset
+
+    if kind == "csv":
+        path = tmp_path / "big.csv"
+        labels = _big_csv(path, 1_100_000)  # ~38 MB: two ranges of >= 16 MiB
+        part_bytes = 8 << 20
+    else:
+        path = tmp_path / "big.parquet"
+        labels = np.random.default_rng(6).integers(0, 4, 200_000).tolist()
+        pq.write_table(pa.table({"label": labels}), path, row_group_size=20_000)
+        part_bytes = max(1, path.stat().st_size // 6)
+    with open_dataset([str(path)]) as dataset:
+        pieces = _pieces(dataset.readers[0], part_bytes)
+    assert len(pieces) > 1
+    options = biascalc.BiasOptions()
+    want, _ = collect_file_stats(path, "label", options=options)
+    got, _ = collect_path_stats(
+        path, "label", options=options, scheduler=client.scheduler.address, part_bytes=part_bytes
+    )
+    counts = np.bincount(labels, minlength=4)
+    result = biascalc.result_from_stats(got, options)
+    assert list(result.counts) == counts.tolist()
+    assert got.n_rows == want.n_rows == len(labels)
+    m, w = got.columns[0].moments, want.columns[0].moments
+    assert m.mean == pytest.approx(np.mean(labels), rel=1e-12)
+    assert (m.mean, m.variance) == pytest.approx((w.mean, w.variance), rel=1e-12)
+
+
+def test_an_error_in_a_later_piece_names_its_line_in_the_file(client: Any, tmp_path: Path) -> None:
+    from biascalc.api import collect_file_stats
+
+    path = tmp_path / "bad.csv"
+    _big_csv(path, 1_100_000, bad_row=1_000_000)
+    options = biascalc.BiasOptions()
+    with pytest.raises(DataError) as local:
+        collect_file_stats(path, "label", options=options)
+    with pytest.raises(DataError) as dask:
+        collect_path_stats(
+            path,
+            "label",
+            options=options,
+            scheduler=client.scheduler.address,
+            part_bytes=8 << 20,
+        )
+    assert str(dask.value) == str(local.value)
+    assert "line" in str(local.value)

@@ -261,3 +261,31 @@ def test_declared_classes_survive_saved_statistics(tmp_path: Path, run: Any) -> 
     assert data["classes"] == names
     assert data["counts"] == np.bincount(labels, minlength=3).tolist()
     assert "ClassLabel" in data["task_reason"]
+
+
+def _lost_warning(result: Any) -> list[str]:
+    return [w for w in result.warnings if "pandas categorical" in w]
+
+
+def test_integer_categories_lost_by_parquet_are_a_warning(tmp_path: Path) -> None:
+    """pandas writes an integer categorical to Parquet as plain integers: the declared
+    categories (here 5, 3, 1, with 5 unused) cannot be recovered, and biascalc says so
+    instead of silently using the values found in ascending order."""
+    y = pd.Series(pd.Categorical([3, 1, 3, 1, 3], categories=[5, 3, 1]))
+    path = tmp_path / "int_cat.parquet"
+    pd.DataFrame({"y": y, "s": y.astype(str).astype("category")}).to_parquet(path)
+    assert pq.read_schema(path).field("y").type == pa.int64()  # what pandas wrote
+    result = biascalc.compute_bias_from_file(path, target="y")
+    assert result.classes == (1, 3)  # the values found
+    (warning,) = _lost_warning(result)
+    assert "'y'" in warning and "3 categories" in warning and "--classes" in warning
+    # --classes gives the order: no warning, the user's classes.
+    given = biascalc.compute_bias_from_file(path, target="y", classes=[5, 3, 1])
+    assert given.classes == (5, 3, 1) and _lost_warning(given) == []
+    # Text categories are stored as a dictionary: declared, no warning.
+    text = biascalc.compute_bias_from_file(path, target="s")
+    assert _lost_warning(text) == []
+    # A plain integer column written by pandas: no warning.
+    plain = tmp_path / "plain.parquet"
+    pd.DataFrame({"y": [3, 1, 3]}).to_parquet(plain)
+    assert _lost_warning(biascalc.compute_bias_from_file(plain, target="y")) == []

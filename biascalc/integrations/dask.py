@@ -44,6 +44,9 @@ __all__ = ["collect_path_stats", "collect_stats", "compute_bias"]
 
 #: Partial statistics merged per tree node: a few levels even for many partitions.
 SPLIT_EVERY = 8
+#: A file bigger than this is read as several tasks of about this size (Dask's own
+#: ``read_csv`` cuts at 64 MB; a bigger piece halves the tasks for the same parallelism).
+PART_BYTES = 128 << 20
 
 # One partition's (or subtree's) statistics: LabelStats without values, and one sketch
 # per target column when order statistics are needed.
@@ -153,6 +156,7 @@ def collect_path_stats(
     sketch_k: int = DEFAULT_K,
     split_every: int = SPLIT_EVERY,
     where: str | None = None,
+    part_bytes: int = PART_BYTES,
 ) -> tuple[LabelStats, tuple[str, ...]]:
     """Statistics of files (paths, directories, globs) computed on a Dask cluster.
 
@@ -161,7 +165,10 @@ def collect_path_stats(
     (:func:`biascalc.readers.open_dataset`); the requested columns are checked there the
     same way.  Each resolved file is then one Dask task that reads it with that same
     reader on a worker (:func:`biascalc.readers.collect_file`), so both engines give the
-    same numbers on every layout the local engine reads.  The workers must see the paths
+    same numbers on every layout the local engine reads.  A file bigger than
+    ``part_bytes`` is several tasks, one per piece of about that size (byte ranges of a
+    plain CSV file cut where the local engine cuts it for its threads, runs of Parquet row
+    groups), so one big file is read by all the workers.  The workers must see the paths
     (a shared file system).  ``where`` (a row filter) is applied by that reading code too.
 
     ``scheduler`` is a Dask scheduler address (``tcp://10.0.0.5:8786``); without it a
@@ -202,8 +209,11 @@ def collect_path_stats(
         spec = opts.stats_spec(targets, weight, row_filter.text if row_filter else None)
         named = len(dataset.readers) > 1
         parts = [
-            delayed(_file_stats)(_Reopen.of(reader), spec, columns, named, row_filter, sketch_k)
+            delayed(_file_stats)(
+                _Reopen.of(reader), spec, columns, named, row_filter, sketch_k, piece
+            )
             for reader in dataset.readers
+            for piece in _pieces(reader, part_bytes)
         ]
         with _client(scheduler, Client, LocalCluster):
             stats = _reduce(parts, split_every)
@@ -246,6 +256,17 @@ class _Reopen:
             k: v.open() if isinstance(v, _Reopen) else v for k, v in self.arguments.items()
         }
         return self.cls(**arguments)
+
+
+def _pieces(reader: Any, part_bytes: int) -> list[tuple[int, int] | None]:
+    """The tasks that read one file: the whole file (None), or pieces (k, n) of a file
+    bigger than ``part_bytes`` whose reader can be cut (``parts``: plain CSV, Parquet)."""
+    if part_bytes < 1:
+        raise OptionError("part_bytes must be at least 1")
+    n = os.path.getsize(reader.path) // part_bytes
+    if n < 2 or getattr(reader, "parts", None) is None:
+        return [None]
+    return [(k, n) for k in range(n)]
 
 
 def _check_split(split_every: int) -> None:
@@ -302,13 +323,20 @@ def _file_stats(
     named: bool,
     row_filter: RowFilter | None,
     k: int,
+    piece: tuple[int, int] | None = None,
 ) -> _Part:
-    """Runs on a worker: one file, read by the local engine's reader -> statistics."""
+    """Runs on a worker: one file (or one piece of it), read by the local engine's reader
+    -> statistics."""
     from ..readers import collect_file
 
     reader = source.open() if isinstance(source, _Reopen) else source
     stats = collect_file(
-        reader, lambda: LabelStats(spec), columns, named=named, row_filter=row_filter
+        reader,
+        lambda: LabelStats(spec),
+        columns,
+        named=named,
+        row_filter=row_filter,
+        piece=piece,
     )
     return _sketched(stats, spec, k)
 

@@ -89,6 +89,7 @@ def collect_file(
     on_batch: Callable[[int], None] | None = None,
     row_filter: RowFilter | None = None,
     threads: int = 1,
+    piece: tuple[int, int] | None = None,
 ) -> LabelStats:
     """One file's batches of ``columns`` folded into fresh statistics.
 
@@ -100,7 +101,10 @@ def collect_file(
     ``row_filter`` drops the rows that do not pass it before the statistics see them.
     ``threads`` > 1 reads the parts of the file the reader offers (``parts``: CSV byte
     ranges, runs of Parquet row groups) in that many threads, each part through the same
-    per-batch code into its own statistics, merged in order.
+    per-batch code into its own statistics, merged in order.  ``piece=(k, n)`` reads only
+    part k of the file cut into n such parts (the Dask engine's task for one piece of a
+    big file): the cuts are found the same way on every worker, and a k beyond the parts
+    the file has (a small file, a cut that was dropped) reads nothing.
     """
     # Each column may widen twice; CSV blocks may grow three times (1 -> 512 MiB).
     declared = declared_classes(_schema(reader))
@@ -109,7 +113,7 @@ def collect_file(
         stop = threading.Event()
         fold = partial(_fold, make_stats, declared, columns, row_filter, stop, progress)
         try:
-            parts = _parts(reader, columns, row_filter, threads)
+            parts = _parts(reader, columns, row_filter, threads, piece)
             if len(parts) == 1:
                 folded = [fold(parts[0])]
             else:
@@ -165,14 +169,26 @@ class _Locked:
 
 
 def _parts(
-    reader: FileReader, columns: Sequence[str], row_filter: RowFilter | None, threads: int
+    reader: FileReader,
+    columns: Sequence[str],
+    row_filter: RowFilter | None,
+    threads: int,
+    piece: tuple[int, int] | None = None,
 ) -> list[Part]:
-    """The file's parts, each a stream of batches of ``columns`` (and the filter's)."""
+    """The file's parts, each a stream of batches of ``columns`` (and the filter's);
+    with ``piece=(k, n)``, only the k-th of its parts when cut in n."""
+    nothing = [Part(iter(()))]
     if row_filter is not None and _pruned(reader, row_filter):
-        return [Part(iter(()))]
+        return nothing
     extra = [c for c in row_filter.columns if c not in columns] if row_filter else []
     read = [*columns, *extra]
     split = getattr(reader, "parts", None)
+    if piece is not None:
+        k, n = piece
+        if split is None or n < 2:
+            return [Part(reader.batches(read))] if k == 0 else nothing
+        pieces: list[Part] = split(read, n)
+        return [pieces[k]] if k < len(pieces) else nothing
     if split is not None:
         parts: list[Part] = split(read, threads)
         return parts

@@ -27,6 +27,7 @@ from ._common import (
     escaped,
     quoted,
 )
+from ._features import lost_categories
 from ._partitions import PartitionedReader, with_partitions
 from ._paths import _expand, _is_stream, _remove_spool, _spool, path_list, unique_files
 
@@ -110,6 +111,22 @@ class Dataset:
                 inner.types.setdefault(weight, "float64")
                 inner.weight_columns = frozenset([weight])
         return list(targets)
+
+    def category_notes(self, targets: Sequence[str]) -> list[str]:
+        """Warnings for target columns that were pandas categoricals whose categories the
+        file did not keep (integer categories in Parquet): the classes then come from the
+        data, which may miss unused categories and differ from the declared order."""
+        lost: dict[str, int] = {}
+        for reader in self.readers:
+            lost.update(lost_categories(getattr(reader, "schema", None), targets))
+        return [
+            f"column {quoted(name)} was a pandas categorical"
+            + (f" of {k} categories" if k else "")
+            + "; Parquet keeps integer categories as plain integers, so the classes are the "
+            "values found, in ascending order, not the categories in their order; pass "
+            "--classes to give them"
+            for name, k in lost.items()
+        ]
 
     def collect(self, make_stats: Callable[[], LabelStats], columns: Sequence[str]) -> LabelStats:
         """Read the columns of every file into one set of statistics

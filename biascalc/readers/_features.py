@@ -17,6 +17,7 @@ the :class:`~biascalc.stats.declared.DeclaredClasses` it declares:
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..stats.declared import DeclaredClasses
@@ -24,7 +25,7 @@ from ..stats.declared import DeclaredClasses
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["declared_classes"]
+__all__ = ["declared_classes", "lost_categories"]
 
 _LIST_TYPES = ("Sequence", "List", "LargeList")
 
@@ -52,6 +53,38 @@ def declared_classes(schema: pa.Schema | None) -> dict[str, DeclaredClasses]:
     for name, names in _class_labels(schema).items():
         if name in schema.names:
             out[name] = DeclaredClasses("ClassLabel", names, True)
+    return out
+
+
+def lost_categories(schema: pa.Schema | None, columns: Sequence[str]) -> dict[str, int]:
+    """Columns that were pandas categoricals but reach us without their categories.
+
+    pandas records every column's dtype in the ``pandas`` schema metadata
+    (``{"columns": [{"name": ..., "pandas_type": "categorical", "metadata":
+    {"num_categories": K, "ordered": ...}}]}``, pandas.io.parquet / pyarrow.pandas_compat).
+    Text categories are stored as an Arrow dictionary (declared, above); integer ones
+    come back from Parquet as plain integers, so their unused categories and their order
+    are gone.  Returns column name -> K for those columns.
+    """
+    import pyarrow as pa
+
+    raw = (schema.metadata or {}).get(b"pandas") if schema is not None else None
+    if schema is None or raw is None:
+        return {}
+    try:
+        entries = json.loads(raw)["columns"]
+    except (ValueError, KeyError, TypeError):
+        return {}
+    out = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or entry.get("pandas_type") != "categorical":
+            continue
+        name = entry.get("field_name", entry.get("name"))
+        if name not in columns or name not in schema.names:
+            continue
+        if not pa.types.is_dictionary(schema.field(name).type):
+            k = (entry.get("metadata") or {}).get("num_categories")
+            out[str(name)] = int(k) if isinstance(k, int) else 0
     return out
 
 
