@@ -72,7 +72,7 @@ def _pairs(
 
 
 def _class_weight(value: str | None) -> str | dict[str, float] | None:
-    if value is None or value == "balanced" or value.startswith("effective:"):
+    if value is None or value in ("balanced", "median-frequency") or value.startswith("effective:"):
         return value
     return _pairs("--class-weight", value, float)
 

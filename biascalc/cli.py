@@ -184,9 +184,9 @@ HELP_SECTIONS: dict[str, tuple[str, ...]] = {
 )
 @click.option(
     "--class-weight",
-    metavar="balanced|effective:BETA|LABEL=W,...",
+    metavar="balanced|effective:BETA|median-frequency|LABEL=W,...",
     help="Class weights of the loss (PyTorch weight=; 'balanced' is n / (K n_k); "
-    "effective:BETA is Cui et al. 2019).",
+    "effective:BETA is Cui et al. 2019; median-frequency, for masks, Eigen & Fergus 2015).",
 )
 @click.option(
     "--label-smoothing",

@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from .assemble import finish, result_from_stats
 from .errors import DataError, OptionError
-from .options import BiasOptions
+from .options import MEDIAN_FREQUENCY, BiasOptions
 from .readers._common import quoted
 from .result import BiasResult
 from .stats import LabelStats
@@ -181,6 +181,9 @@ def _mask_result(
         k = int(pixels.counts.size)
         how = "the highest id + 1; give --num-classes if the head has more outputs"
     labels = names if names is not None else tuple(range(k))
+    balancing = pixels.median_frequency_weights(k)
+    if opts.class_weight == MEDIAN_FREQUENCY:
+        opts = dataclasses.replace(opts, class_weight=_median_frequency(labels, balancing))
     decision = decide_pixel_task(
         pixels.class_counts(k),
         labels,
@@ -211,9 +214,22 @@ def _mask_result(
     return dataclasses.replace(
         result,
         loss_parameters=parameters,
-        median_frequency_weights=tuple(pixels.median_frequency_weights(k)),
+        median_frequency_weights=tuple(balancing),
         warnings=(*notes, *result.warnings),
     )
+
+
+def _median_frequency(
+    labels: tuple[Label, ...], weights: list[float | None]
+) -> dict[object, float]:
+    """--class-weight median-frequency as LABEL=W: Eigen & Fergus's alpha_c per class."""
+    absent = [label for label, w in zip(labels, weights, strict=True) if w is None]
+    if absent:
+        raise DataError(
+            f"median-frequency class weights are undefined for classes with no pixels: "
+            f"{absent[:10]}; drop them (--num-classes) or give the weights as LABEL=W"
+        )
+    return {label: float(w) for label, w in zip(labels, weights, strict=True) if w is not None}
 
 
 def _class_names(opts: BiasOptions) -> tuple[Label, ...] | None:

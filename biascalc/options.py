@@ -30,6 +30,11 @@ _FITS = {
     "ordinal": ("ordinal",),
 }
 
+#: --class-weight median-frequency: Eigen & Fergus's weights from the masks' pixel counts
+#: (stats/pixels.py), turned into LABEL=W by images.py before the loss is made.
+MEDIAN_FREQUENCY = "median-frequency"
+_NAMED_WEIGHTS = ("balanced", MEDIAN_FREQUENCY)
+
 
 @dataclass(frozen=True)
 class BiasOptions:
@@ -175,7 +180,7 @@ class BiasOptions:
             values = (pw,) if isinstance(pw, int | float) else pw
             if not values or any(not (math.isfinite(v) and v > 0) for v in values):
                 raise OptionError(f"--pos-weight must be positive numbers, not {pw}")
-        if isinstance(self.class_weight, str) and self.class_weight != "balanced":
+        if isinstance(self.class_weight, str) and self.class_weight not in _NAMED_WEIGHTS:
             self._effective_beta()
         if self.sampler is not None:
             parse_sampler(self.sampler)
@@ -356,7 +361,8 @@ class BiasOptions:
             beta = float(value)
         except ValueError:
             raise OptionError(
-                "--class-weight must be 'balanced', 'effective:BETA' or LABEL=W,..., "
+                "--class-weight must be 'balanced', 'effective:BETA', 'median-frequency' or "
+                "LABEL=W,..., "
                 f"not {self.class_weight!r}"
             ) from None
         if not 0 <= beta < 1:
@@ -371,6 +377,11 @@ class BiasOptions:
         self, classes: Sequence[object], priors: FloatArray, counts: FloatArray | None
     ) -> FloatArray:
         """--class-weight as an array aligned with ``classes``."""
+        if self.class_weight == MEDIAN_FREQUENCY:  # images.py turns it into LABEL=W
+            raise OptionError(
+                "--class-weight median-frequency weighs classes by their pixel frequency in the "
+                "images that contain them: it needs --input-format masks"
+            )
         if isinstance(self.class_weight, str) and self.class_weight != "balanced":
             if counts is None:
                 raise OptionError(

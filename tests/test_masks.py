@@ -439,3 +439,50 @@ def test_pillow_is_imported_only_for_masks(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert proc.stdout.strip().endswith("False")
+
+
+def _eigen_fergus(arrays: list[Any], k: int) -> Any:
+    """alpha_c = median(freq) / freq(c), freq(c) over the masks where c occurs, by hand."""
+    valid = [a[a != 255].astype(np.int64) for a in arrays]
+    freq = []
+    for c in range(k):
+        where = [v for v in valid if (v == c).any()]
+        freq.append(sum((v == c).sum() for v in where) / sum(v.size for v in where))
+    return np.median(freq) / np.array(freq)
+
+
+def test_class_weight_median_frequency_weighs_the_loss(tmp_path: Path) -> None:
+    """--class-weight median-frequency: the weighted cross-entropy's bias and the loss at
+    step 0 as torch's cross_entropy(weight=alpha, ignore_index=255) reports them."""
+    torch = pytest.importorskip("torch")
+    arrays = _masks(k=5, n=7, seed=3)
+    _write(tmp_path, arrays)
+    alpha = _eigen_fergus(arrays, 5)
+    result = compute_bias_from_masks(str(tmp_path), class_weight="median-frequency")
+    np.testing.assert_allclose(result.loss_parameters["class_weight"], alpha, rtol=1e-12)
+    # Constant logits minimise the weighted loss at softmax(b) = alpha_k n_k / sum(alpha n).
+    counts = _counts(arrays, 5)
+    shares = alpha * counts / (alpha * counts).sum()
+    np.testing.assert_allclose(np.exp(result.bias) / np.exp(result.bias).sum(), shares, rtol=1e-12)
+    target = torch.tensor(np.stack(arrays).astype(np.int64))
+    weight = torch.tensor(alpha, dtype=torch.float64)
+
+    def loss(b: Any) -> float:
+        logits = torch.tensor(b, dtype=torch.float64).view(1, 5, 1, 1).expand(7, 5, 19, 23)
+        return float(
+            torch.nn.functional.cross_entropy(logits, target, weight=weight, ignore_index=255)
+        )
+
+    assert result.expected_loss_recommended == pytest.approx(loss(result.bias), rel=1e-12)
+    assert result.expected_loss_zero_bias == pytest.approx(loss(np.zeros(5)), rel=1e-12)
+
+
+def test_class_weight_median_frequency_needs_masks_and_present_classes(tmp_path: Path) -> None:
+    arrays = _masks(k=5, n=4, seed=1)
+    _write(tmp_path / "m", arrays)
+    with pytest.raises(DataError, match="undefined for classes with no pixels: \\[5\\]"):
+        compute_bias_from_masks(str(tmp_path / "m"), num_classes=6, class_weight="median-frequency")
+    labels = tmp_path / "y.csv"
+    labels.write_text("y\n0\n1\n1\n")
+    with pytest.raises(OptionError, match="needs --input-format masks"):
+        compute_bias_from_file(labels, "y", class_weight="median-frequency")
