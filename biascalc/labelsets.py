@@ -8,9 +8,11 @@ multilabel target with one sigmoid output per label:
   (or the ClassLabel names, or the categories, or ``--classes``), and output j's share
   p_j is the weighted share of rows whose set contains label j.  An empty list is a row
   with no labels (it counts in the denominator); a null list is a missing row.
-* multi-hot rows (a ``fixed_size_list`` of 0/1, or lists of 0/1 that all have one length
-  and repeat values, which a set never does): one output per position, p_j the weighted
-  share of rows with a 1 at position j.
+* multi-hot rows (a ``fixed_size_list`` of 0/1; lists of float or boolean 0/1 of one
+  length, as Hugging Face multilabel sets store them; or integer lists of 0/1 of one
+  length that repeat values, which a set never does): one output per position, p_j the
+  weighted share of rows with a 1 at position j.  Integer lists of one or two 0/1 values
+  that never repeat could be either; they are read as label sets, with a warning.
 
 The bias of output j is then logit(p_j), BCEWithLogitsLoss's constant minimiser (see
 losses/classification.py).  Where the label order comes from is worded as in tasks.py.
@@ -119,8 +121,18 @@ def decide_label_sets(
             f"{shape.format(col.name)}: {len(order)} labels {format_values(order)}; labels {source}"
         )
     reason = what if task == "auto" and family is None else f"{_given(task)}; {what}"
-    return TaskDecision(
-        "multilabel", reason, names, counts, weights, tuple(_extremes(names, counts, stats))
+    warnings = _extremes(names, counts, stats)
+    if lists.ambiguous and classes is None and declared_of(col) is None:
+        warnings.insert(0, _ambiguous_warning(col.name, lists.width or 0))
+    return TaskDecision("multilabel", reason, names, counts, weights, tuple(warnings))
+
+
+def _ambiguous_warning(name: str, width: int) -> str:
+    return (
+        f"every list in column '{name}' holds {width} value(s) of 0 or 1, none repeated: read "
+        "as label sets of the ids 0 and 1; if they are multi-hot vectors (a 0/1 per output), "
+        f"store them as a fixed-size list (pyarrow pa.list_(pa.int8(), {width}), datasets "
+        f"Sequence(length={width})) or as floats, and the rows are read per position"
     )
 
 

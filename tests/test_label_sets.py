@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import biascalc
+from biascalc import compute_bias
 from biascalc.errors import DataError, OptionError
 from biascalc.stats import LabelStats, StatsSpec
 from biascalc.stats.lists import flatten
@@ -296,3 +297,44 @@ def test_any_split_into_batches_gives_the_same_counts(
     assert a[0] == b[0] == labels
     assert a[1].tolist() == b[1].tolist() == counts.tolist()
     assert whole.n_rows == parts.n_rows == used
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [[[0, 1], [1, 0], [0, 1], [1, 0]], [[0], [1], [1], [1]]],
+    ids=["two-positions", "one-position"],
+)
+def test_equal_length_01_lists_without_repeats_are_ambiguous_and_say_so(
+    rows: list[list[int]],
+) -> None:
+    """[[0, 1], [1, 0]] is label sets {0, 1} or 2-position multi-hot vectors; the data cannot
+    tell, so the result says which reading it took and how to store the other."""
+    result = compute_bias(pa.table({"y": pa.array(rows)}))
+    assert result.classes == (0, 1)  # label sets of the ids 0 and 1
+    share = [np.mean([v in r for r in rows]) for v in (0, 1)]
+    np.testing.assert_allclose(result.priors, share)
+    (warning,) = [w for w in result.warnings if "none repeated" in w]
+    assert "fixed-size list" in warning
+    # Stored as a fixed-size list (as datasets' Sequence(length=K) is), they are positions.
+    width = len(rows[0])
+    fixed = compute_bias(pa.table({"y": pa.array(rows, pa.list_(pa.int8(), width))}))
+    np.testing.assert_allclose(fixed.priors, np.mean(rows, axis=0))
+    assert not [w for w in fixed.warnings if "none repeated" in w]
+
+
+@pytest.mark.parametrize(
+    ("rows", "arrow_type"),
+    [
+        ([[0.0, 1.0], [1.0, 0.0], [0.0, 1.0]], pa.list_(pa.float32())),
+        ([[True, False], [False, True], [False, True]], pa.list_(pa.bool_())),
+    ],
+    ids=["float", "bool"],
+)
+def test_lists_of_float_or_bool_01_are_multi_hot(rows: list[list[Any]], arrow_type: Any) -> None:
+    """Hugging Face multilabel sets store multi-hot rows as float lists; a set of floats or
+    booleans means nothing, so they are positions even when no value repeats."""
+    result = compute_bias(pa.table({"y": pa.array(rows, arrow_type)}))
+    p = np.mean(np.asarray(rows, dtype=float), axis=0)
+    assert result.outputs == ("y[0]", "y[1]")
+    np.testing.assert_allclose(result.bias, np.log(p / (1 - p)), rtol=1e-12)
+    assert not [w for w in result.warnings if "none repeated" in w]

@@ -176,10 +176,22 @@ class ListStats:
     elements: int = 0
 
     @property
+    def _positions(self) -> bool:
+        """Every row one length (> 0), every element 0 or 1: readable as 0/1 vectors."""
+        return self.width is not None and self.width > 0 and self.zero_one
+
+    @property
     def multi_hot(self) -> bool:
-        """Whether the rows read as 0/1 vectors: by type, or equal lengths with repeats."""
-        positions = self.width is not None and self.width > 0 and self.zero_one
-        return positions and (self.fixed or self.repeats)
+        """Whether the rows read as 0/1 vectors: by type, by element (a set of floats or
+        booleans means nothing), or equal lengths with repeats (a set never repeats)."""
+        return self._positions and (self.fixed or self.repeats or self.element in ("float", "bool"))
+
+    @property
+    def ambiguous(self) -> bool:
+        """Equal-length lists of integer 0/1 that never repeat a value: label sets of the
+        ids 0 and 1, or multi-hot vectors of one or two positions; the data cannot say.
+        (With three positions or more a 0/1 vector repeats a value.)"""
+        return self._positions and not self.multi_hot
 
     def merge(self, other: ListStats) -> ListStats:
         if other.width is None:
