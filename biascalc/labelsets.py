@@ -210,7 +210,10 @@ def joined_labels_hint(
     if not all(isinstance(v, str) for v, _ in texts):
         return None
     rows = sum(c for _, c in texts)
+    sample = "".join(str(v) for v, _ in texts)
     for sep in _SEPARATORS:
+        if sep not in sample:  # one scan in C instead of one test per value
+            continue
         joined = [(str(v), c) for v, c in texts if sep in str(v)]
         if not joined or sum(c for _, c in joined) < 0.2 * rows:
             continue
