@@ -133,6 +133,11 @@ def _main(command: click.Command, argv: Sequence[str] | None) -> int:
             prog_name="biascalc",
             standalone_mode=False,
         )
+    except click.UsageError as exc:
+        # click would print the usage line and a hint first: errors are one line here.
+        message = one_line(exc.format_message()).rstrip(".")
+        click.echo(f"Error: {message}; see 'biascalc --help'", err=True)
+        return exc.exit_code
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code

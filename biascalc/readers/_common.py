@@ -202,6 +202,33 @@ def _sniff_format(path: str, name: str) -> str:
     return "csv"
 
 
+def not_a_table_hint(names: Sequence[str]) -> str:
+    """What to pass for label files that are not tables ('' for none of them).
+
+    A new user's first try at an image tree, a mask or a token file leaves out the option
+    that reads it; the error then names that option (``; for images pass ...``).
+    """
+    from ._imagefolder import IMG_EXTENSIONS
+
+    suffixes = {os.path.splitext(_strip_compression(n).lower())[1] for n in names}
+    if suffixes & set(IMG_EXTENSIONS):
+        return (
+            "; for images pass --input-format imagefolder (a folder with one sub-folder per "
+            "class) or --input-format masks (segmentation masks)"
+        )
+    if ".bin" in suffixes:
+        return (
+            "; for a token file (nanoGPT's train.bin) pass --tokens uint16 (or uint32, int32, "
+            "int64)"
+        )
+    if ".npy" in suffixes:
+        return (
+            "; for a NumPy array of token ids pass --task tokens, for segmentation masks "
+            "--input-format masks"
+        )
+    return ""
+
+
 def _refuse_archives(path: str, name: str) -> None:
     """Workbooks and zip archives get a message saying what to do instead."""
     with open(path, "rb") as f:

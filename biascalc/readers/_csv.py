@@ -42,6 +42,7 @@ from ._common import (
     _read_head,
     _Tally,
     _Widen,
+    not_a_table_hint,
     quoted,
 )
 from ._csvnumbers import check_separators, parse_grouped, refuse_grouped_numbers
@@ -157,6 +158,9 @@ class CsvReader:
             return (
                 f"{quoted(self.name)} is an Arrow IPC file, not CSV text; pass --input-format arrow"
             )
+        hint = not_a_table_hint([self.name])
+        if hint:
+            return f"{quoted(self.name)} is binary data, not CSV text{hint}"
         return (
             f"{quoted(self.name)} is binary data, not CSV text (it holds NUL bytes); give a "
             "CSV, TSV, Parquet, JSON Lines or Arrow file (for UTF-16 text pass --encoding utf-16)"

@@ -230,6 +230,12 @@ def _check_column(name: str, reader: FileReader, role: str = "column") -> None:
             "; every name in the first line is a number, so it looks like data: if the file "
             "has no header line, pass --no-header and name columns by position (-t 1)"
         )
+    elif _is_csv(reader) and reader.header and name.isdecimal() and 1 <= int(name) <= len(names):
+        # `-t 2` is how `cut -f 2` users name a column of a headerless export.
+        message += (
+            "; if the file has no header line, pass --no-header to name its columns by "
+            "position (1 first)"
+        )
     raise ColumnNotFoundError(message)
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import DataError, OptionError
-from ._common import _DATA_SUFFIXES, FileReader, _sniff_ext, quoted
+from ._common import _DATA_SUFFIXES, FileReader, _sniff_ext, not_a_table_hint, quoted
 from ._folders import folder_files, refuse_nested
 
 _WILDCARDS = "*?["
@@ -84,11 +84,14 @@ def _walk(path: str) -> list[str]:
             (found if _sniff_ext(f) else other).append(os.path.join(root, f))
     if not found:
         besides = (
-            f" (it holds {len(other)} other files, such as {quoted(other[0])})" if other else ""
+            f" (it holds {len(other)} other file{'s' if len(other) > 1 else ''}, such as "
+            f"{quoted(other[0])})"
+            if other
+            else ""
         )
         raise DataError(
             f"directory {quoted(path)} holds no data files{besides}; biascalc reads "
-            f"{_DATA_SUFFIXES} files, optionally compressed"
+            f"{_DATA_SUFFIXES} files, optionally compressed{not_a_table_hint(other)}"
         )
     return found
 

@@ -1,0 +1,134 @@
+"""A new user's first tries: label stores passed without the option that reads them, a
+headerless export named by position, and mistyped options. Each is one line naming what to
+pass; with that option the numbers are those of an independent count (numpy, os.scandir)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def _one_line_error(proc: subprocess.CompletedProcess[str], code: int) -> str:
+    assert proc.returncode == code, proc.stderr
+    assert proc.stdout == ""
+    assert proc.stderr.startswith("Error: ") and proc.stderr.count("\n") == 1, proc.stderr
+    return proc.stderr
+
+
+def _image_tree(root: Path) -> dict[str, int]:
+    """A torchvision ImageFolder tree of tiny PNGs written by Pillow -> images per class."""
+    image = pytest.importorskip("PIL.Image")
+    sizes = {"cat": 3, "Dog": 2, "10_owl": 1}
+    for name, n in sizes.items():
+        (root / name).mkdir(parents=True)
+        for i in range(n):
+            image.fromarray(np.full((4, 4, 3), i, dtype=np.uint8)).save(root / name / f"{i}.png")
+    return sizes
+
+
+def test_an_image_tree_without_input_format_names_the_option(
+    run_installed: Run, tmp_path: Path
+) -> None:
+    root = tmp_path / "pets"
+    sizes = _image_tree(root)
+    message = _one_line_error(run_installed(root, "-t", "y"), 1)
+    assert "holds no data files (it holds 6 other files" in message
+    assert "--input-format imagefolder" in message and "--input-format masks" in message
+
+    one = _one_line_error(run_installed(root / "cat" / "0.png", "-t", "y"), 1)
+    assert "is binary data, not CSV text; for images pass --input-format imagefolder" in one
+
+    proc = run_installed("--input-format", "imagefolder", root, "-f", "json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    # torchvision's find_classes: sorted(entry.name for entry in os.scandir(root) if dir).
+    classes = sorted(e.name for e in os.scandir(root) if e.is_dir())
+    counts = np.array([sizes[c] for c in classes], dtype=float)
+    assert result["classes"] == classes and result["counts"] == counts.tolist()
+    np.testing.assert_allclose(result["bias"], np.log(counts / counts.sum()), rtol=1e-12)
+
+
+def test_a_token_file_without_tokens_names_the_option(run_installed: Run, tmp_path: Path) -> None:
+    ids = (np.random.default_rng(0).zipf(1.5, 5_000) % 50).astype(np.uint16)
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    ids.tofile(folder / "train.bin")  # nanoGPT's prepare.py: arr.tofile(), no header
+    np.save(tmp_path / "ids.npy", ids.astype(np.int32))
+
+    message = _one_line_error(run_installed(folder / "train.bin"), 1)
+    assert "is binary data, not CSV text; for a token file" in message
+    assert "pass --tokens uint16" in message
+    message = _one_line_error(run_installed(folder), 1)
+    assert "(it holds 1 other file, such as" in message and "--tokens uint16" in message
+    message = _one_line_error(run_installed(tmp_path / "ids.npy"), 1)
+    assert "pass --task tokens" in message and "--input-format masks" in message
+
+    proc = run_installed(
+        folder / "train.bin", "--tokens", "uint16", "--vocab-size", 50, "-f", "json"
+    )
+    assert proc.returncode == 0, proc.stderr
+    counts = np.bincount(ids, minlength=50)
+    p = np.clip(counts / counts.sum(), 1e-7, None)
+    np.testing.assert_allclose(json.loads(proc.stdout)["bias"], np.log(p), rtol=1e-12)
+
+
+def test_a_headerless_export_named_by_position_suggests_no_header(
+    run_installed: Run, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(
+        {
+            "id": np.arange(50),
+            "price": rng.gamma(2.0, 10.0, 50).round(2),
+            "shop": rng.choice(["north", "south"], 50),  # text: the first line is not all numbers
+        }
+    )
+    path = tmp_path / "part-00000.csv"
+    frame.to_csv(path, header=False, index=False)  # as Spark's df.write.csv writes it
+
+    message = _one_line_error(run_installed(path, "-t", "2"), 1)
+    assert message.endswith(
+        "if the file has no header line, pass --no-header to name its columns by position "
+        "(1 first)\n"
+    )
+    # A position beyond the columns is no such hint: the name is simply not there.
+    assert "--no-header" not in _one_line_error(run_installed(path, "-t", "4"), 1)
+
+    proc = run_installed(path, "--no-header", "-t", "2", "-f", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["bias"] == pytest.approx([frame["price"].mean()], rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--wher", "fold < 3"], "No such option '--wher'. (Did you mean one of:"),
+        (["-f", "jsn"], "'jsn' is not one of 'table', 'json'"),
+        (["--loss", "bcee"], "'bcee' is not one of 'auto', 'mse'"),
+        (["-t"], "Option '-t' requires an argument"),
+    ],
+)
+def test_option_typos_are_one_line_exit_2(
+    run_installed: Run, write_csv: Callable[..., Path], args: list[Any], words: str
+) -> None:
+    message = _one_line_error(run_installed(write_csv({"y": [0, 1, 1]}), *args), 2)
+    assert words in message and message.endswith("; see 'biascalc --help'\n")
+    assert "Usage:" not in message
+
+
+def test_the_hints_do_not_touch_tables(run_installed: Run, tmp_path: Path) -> None:
+    """A folder of text files keeps its plain message (nothing there is an image or tokens)."""
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "README.md").write_text("# labels\n")
+    message = _one_line_error(run_installed(tmp_path / "notes", "-t", "y"), 1)
+    assert message.endswith("files, optionally compressed\n")
