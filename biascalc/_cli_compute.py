@@ -221,7 +221,18 @@ def _compute_result(paths: Sequence[str], targets: Sequence[str], kw: dict[str, 
     options = BiasOptions(**kw)
     stats: Any  # label statistics, or token counts
     if engine == "dask":
-        from .integrations.dask import collect_path_stats
+        try:
+            from .integrations.dask import collect_path_stats
+        except ImportError as exc:
+            missing = exc.__cause__ if isinstance(exc.__cause__, ModuleNotFoundError) else exc
+            if not isinstance(missing, ModuleNotFoundError):
+                raise
+            # An option whose package is missing is a usage error (as masks without Pillow).
+            package = (missing.name or "dask").split(".")[0]
+            raise OptionFailure(
+                f"--engine dask needs the {package} package, which is not installed: "
+                "pip install 'biascalc[dask]'"
+            ) from None
 
         stats, names = collect_path_stats(
             list(paths), list(targets) or None, options=options, scheduler=scheduler, **reading

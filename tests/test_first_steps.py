@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -132,3 +133,41 @@ def test_the_hints_do_not_touch_tables(run_installed: Run, tmp_path: Path) -> No
     (tmp_path / "notes" / "README.md").write_text("# labels\n")
     message = _one_line_error(run_installed(tmp_path / "notes", "-t", "y"), 1)
     assert message.endswith("files, optionally compressed\n")
+
+
+def _main_without(module: str, args: list[str]) -> subprocess.CompletedProcess[str]:
+    """The command run as if ``module`` were not installed (``sys.modules[m] = None``)."""
+    code = (
+        f"import sys; sys.modules[{module!r}] = None\n"
+        "from biascalc.cli import main\n"
+        f"sys.exit(main({args!r}))\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    ("module", "extra", "words"),
+    [
+        ("dask", [], "--engine dask needs the dask package, which is not installed"),
+        (
+            "distributed",
+            ["--scheduler", "tcp://127.0.0.1:1"],
+            "the Dask engine needs the distributed package (a Dask cluster), which is not "
+            "installed",
+        ),
+    ],
+)
+def test_engine_dask_without_dask_is_one_line_exit_2(
+    write_csv: Callable[..., Path], module: str, extra: list[str], words: str
+) -> None:
+    """It was `unexpected ImportError: ... this is a bug in biascalc` (exit 1)."""
+    if module == "distributed":
+        pytest.importorskip("dask.dataframe")  # dask itself must be there to get this far
+    path = write_csv({"y": [0, 1, 1]})
+    message = _one_line_error(
+        _main_without(module, [str(path), "-t", "y", "--engine", "dask", *extra]), 2
+    )
+    assert words in message and message.endswith("pip install 'biascalc[dask]'\n")
+    assert "bug" not in message

@@ -51,10 +51,8 @@ def collect_token_path_stats(
     where: str | None,
 ) -> tuple[TokenStats, tuple[str, ...]]:
     """Files (paths, folders, globs) -> token counts computed on a Dask cluster."""
-    from distributed import Client, LocalCluster
-
     from ..readers import open_dataset
-    from .dask import _client, _Reopen
+    from .dask import _client, _distributed, _Reopen
 
     targets = _one_target(target, weight)
     with open_dataset(names, where=where, **reading) as dataset:
@@ -65,7 +63,7 @@ def collect_token_path_stats(
             delayed(_file_counts)(_Reopen.of(reader), spec, named, dataset.row_filter)
             for reader in dataset.readers
         ]
-        with _client(scheduler, Client, LocalCluster):
+        with _client(scheduler, *_distributed()):
             stats = _reduce(parts, split_every)
         dataset.check_rows(cast(Any, stats))
         stats.notes.extend(dataset.warnings)

@@ -175,8 +175,6 @@ def collect_path_stats(
     LocalCluster is started for the call.  The same signature as
     :func:`biascalc.api.collect_file_stats` (the CLI's ``--engine dask``).
     """
-    from distributed import Client, LocalCluster
-
     from ..readers import open_dataset
     from ..readers._paths import path_list
 
@@ -215,7 +213,7 @@ def collect_path_stats(
             for reader in dataset.readers
             for piece in _pieces(reader, part_bytes)
         ]
-        with _client(scheduler, Client, LocalCluster):
+        with _client(scheduler, *_distributed()):
             stats = _reduce(parts, split_every)
         dataset.check_rows(stats)
         stats.notes.extend(dataset.warnings)
@@ -286,6 +284,18 @@ def _reduce(parts: list[Delayed], split_every: int) -> LabelStats:
         delayed(_to_dict)(parts[0])
     )
     return _from_dict(data)
+
+
+def _distributed() -> tuple[Any, Any]:
+    """dask.distributed's Client and LocalCluster; ``pip install dask`` alone lacks them."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise OptionError(
+            "the Dask engine needs the distributed package (a Dask cluster), which is not "
+            "installed: pip install 'biascalc[dask]'"
+        ) from None
+    return Client, LocalCluster
 
 
 @contextlib.contextmanager
