@@ -182,3 +182,63 @@ def _is_number(value: object) -> bool:
     except ValueError:
         return False
     return True
+
+
+#: Integer labels up to this are suggested as --classes 0,1,...,max when they have gaps.
+_SPELL_OUT = 1000
+
+
+def index_warnings(
+    name: str,
+    task: str,
+    order: Sequence[object],
+    kind: str,
+    declared: DeclaredClasses | None,
+    classes: Sequence[object] | None,
+    positive: object | None,
+) -> list[str]:
+    """Warnings when output i is not what a training script's class index i would be.
+
+    A bias whose order does not match the user's class indices is worse than an error, so
+    every way the outputs can differ from the indices a loss sees is said:
+
+    * integer labels from the data that are not 0..K-1 (``{0, 2, 5}``, ``{1, 2, 3}``,
+      ``{-1, 0, 1}``): output 1 is the second smallest label, while
+      ``CrossEntropyLoss`` on the raw labels needs max + 1 outputs, with label 2 at 2;
+    * ``--classes`` in another order than the column's declared classes (ClassLabel ids,
+      categorical codes): output i is then the i-th of ``--classes``, not code i;
+    * ``--positive`` naming a declared binary column's class 0: the output predicts it,
+      so the target must be ``code == 0``, not the codes.
+    """
+    out: list[str] = []
+    if (
+        classes is None
+        and declared is None
+        and kind == "integer"
+        and task in ("multiclass", "ordinal")
+        and list(order) != list(range(len(order)))
+    ):
+        values = [int(v) for v in order]  # type: ignore[call-overload]
+        fix = "map them to 0..K-1 in the training data, as these outputs are"
+        if values[0] >= 0 and values[-1] < _SPELL_OUT:
+            spelled = ",".join(str(i) for i in range(values[-1] + 1))
+            fix = f"for a head indexed by the labels themselves pass --classes {spelled}; {fix}"
+        out.append(
+            f"integer labels {format_values(values)} in column '{name}' are not the indices "
+            f"0..{len(values) - 1}: output i is the i-th smallest label (output 1 is "
+            f"{values[1] if len(values) > 1 else values[0]}); a loss that takes the labels "
+            f"as class indices needs 0..K-1: {fix}"
+        )
+    names = list(declared.names or ()) if declared is not None else []
+    if classes is not None and names and list(order) != names:
+        out.append(
+            f"--classes orders the outputs differently from the classes column '{name}' "
+            f"declares {format_values(names)} (their codes 0, 1, ...): output i is the i-th "
+            "of --classes, not code i; train on the same order, or drop --classes"
+        )
+    if positive is not None and task == "binary" and len(names) == 2 and names[0] == order[1]:
+        out.append(
+            f"--positive {show(order[1])} is code 0 of column '{name}' ({format_values(names)}):"
+            f" the output predicts it, so its target is (code == 0), not the codes themselves"
+        )
+    return out

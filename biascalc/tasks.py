@@ -42,6 +42,7 @@ from .classnames import (
     declared_of,
     detect_declared,
     format_values,
+    index_warnings,
     is_ordered,
     label_kind,
     refuse_stray_text,
@@ -328,6 +329,7 @@ def _classify(
         hint = joined_labels_hint(col.name, seen, seen_counts.tolist(), n_missing)
         if hint is not None:
             warnings.append(hint)
+    warnings += index_warnings(col.name, task, order, kind, declared, classes, pos)
     absent = [order[i] for i in np.flatnonzero(counts == 0)]
     if absent:
         warnings.append(absent_warning(absent))

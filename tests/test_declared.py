@@ -289,3 +289,66 @@ def test_integer_categories_lost_by_parquet_are_a_warning(tmp_path: Path) -> Non
     plain = tmp_path / "plain.parquet"
     pd.DataFrame({"y": [3, 1, 3]}).to_parquet(plain)
     assert _lost_warning(biascalc.compute_bias_from_file(plain, target="y")) == []
+
+
+# Outputs that are not the training script's class indices ---------------------------
+
+
+def _index_warnings(result: Any, needle: str) -> list[str]:
+    return [w for w in result.warnings if needle in w]
+
+
+@pytest.mark.parametrize(
+    ("labels", "spelled"),
+    [
+        ([0, 2, 5, 5, 2, 0], "--classes 0,1,2,3,4,5"),
+        ([1, 2, 3, 3, 1], "--classes 0,1,2,3"),
+        ([-1, 0, 1, 1, 0], None),
+    ],
+    ids=["gaps", "from-one", "negative"],
+)
+def test_integer_labels_that_are_not_indices_warn(
+    tmp_path: Path, labels: list[int], spelled: str | None
+) -> None:
+    """{0, 2, 5}: output 1 is label 2, while CrossEntropyLoss on the raw labels needs 6
+    outputs with label 2 at output 2; biascalc says so, and how to get that head."""
+    path = tmp_path / "y.parquet"
+    pd.DataFrame({"y": labels}).to_parquet(path)
+    r = biascalc.compute_bias_from_file(path, "y")
+    assert r.classes == tuple(sorted(set(labels)))
+    (warning,) = _index_warnings(r, "are not the indices")
+    assert f"output 1 is {sorted(set(labels))[1]}" in warning
+    assert (spelled in warning) if spelled else ("map them to 0..K-1" in warning)
+    if spelled is not None:  # following the advice: output i is label i, no warning
+        given = biascalc.compute_bias_from_file(path, "y", classes=spelled.split()[1].split(","))
+        assert given.classes == tuple(range(max(labels) + 1))
+        assert _index_warnings(given, "are not the indices") == []
+        counts = np.bincount(labels, minlength=max(labels) + 1)
+        assert given.counts == tuple(counts.tolist())
+    # Labels that are 0..K-1 need no warning.
+    ok = tmp_path / "ok.parquet"
+    pd.DataFrame({"y": [0, 1, 2, 2]}).to_parquet(ok)
+    assert _index_warnings(biascalc.compute_bias_from_file(ok, "y"), "indices") == []
+
+
+def test_classes_in_another_order_than_the_declared_ones_warn(tmp_path: Path) -> None:
+    path = tmp_path / "train.parquet"
+    _hf_dataset([0, 1, 2, 2, 1], ["a", "b", "c"]).to_parquet(str(path))
+    same = biascalc.compute_bias_from_file(str(path), "label", classes=["a", "b", "c"])
+    assert _index_warnings(same, "differently") == []
+    other = biascalc.compute_bias_from_file(str(path), "label", classes=["c", "a", "b"])
+    assert other.classes == ("c", "a", "b")
+    (warning,) = _index_warnings(other, "differently")
+    assert "{'a', 'b', 'c'}" in warning and "not code i" in warning
+
+
+def test_positive_naming_code_zero_of_a_declared_binary_column_warns(tmp_path: Path) -> None:
+    path = tmp_path / "train.parquet"
+    _hf_dataset([0, 0, 1, 0], ["positive", "negative"]).to_parquet(str(path))
+    r = biascalc.compute_bias_from_file(str(path), "label", positive="positive")
+    assert r.classes == ("negative", "positive")
+    assert r.bias[0] == pytest.approx(np.log(3 / 1), rel=1e-12)  # P(id == 0) = 3/4
+    (warning,) = _index_warnings(r, "is code 0")
+    assert "(code == 0)" in warning
+    usual = biascalc.compute_bias_from_file(str(path), "label", positive="negative")
+    assert _index_warnings(usual, "is code 0") == []

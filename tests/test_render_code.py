@@ -352,3 +352,36 @@ def test_numpy_format_bytes() -> None:
     assert isinstance(data, bytes)
     assert data.startswith(b"\x93NUMPY")
     assert np.load(io.BytesIO(data)).tolist() == result.bias.tolist()
+
+
+def test_reports_name_a_few_files_of_a_big_data_set(tmp_path: Path) -> None:
+    """A folder of 6 files: the table and the snippets name 3 and count the rest; the JSON
+    keeps every file."""
+    import json
+
+    from biascalc import compute_bias_from_file
+    from biascalc.render import render
+
+    for i in range(6):
+        (tmp_path / f"part-{i}.csv").write_text("y\n0\n1\n1\n")
+    result = compute_bias_from_file(str(tmp_path), "y")
+    assert len(result.source) == 6
+    table = str(render(result, "table"))
+    (line,) = [x for x in table.splitlines() if x.startswith("source")]
+    assert line.endswith(" and 3 more files") and line.count("part-") == 3
+    code = str(render(result, "python"))
+    (comment,) = [x for x in code.splitlines() if x.startswith("# source:")]
+    assert comment.endswith(" and 3 more files") and comment.count("part-") == 3
+    assert len(json.loads(str(render(result, "json")))["source"]) == 6
+
+
+def test_mask_snippets_count_pixels(tmp_path: Path) -> None:
+    image = pytest.importorskip("PIL.Image")
+    from biascalc import compute_bias_from_masks
+    from biascalc.render import render
+
+    mask = np.zeros((4, 5), np.uint8)
+    mask[0, :2], mask[1, 0] = 1, 255
+    image.fromarray(mask).save(tmp_path / "m.png")
+    code = str(render(compute_bias_from_masks(str(tmp_path)), "python"))
+    assert "# pixels: 19 used, 1 ignored" in code.splitlines()

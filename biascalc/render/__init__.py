@@ -11,7 +11,10 @@ from typing import Any
 
 from ..result import BiasResult
 
-__all__ = ["BINARY_FORMATS", "FORMATS", "render"]
+__all__ = ["BINARY_FORMATS", "FORMATS", "render", "shown_sources"]
+
+#: Files a report names before "and N more" (the JSON lists them all).
+SHOWN_SOURCES = 3
 
 Renderer = Callable[..., str | bytes]
 
@@ -27,6 +30,19 @@ FORMATS: dict[str, tuple[str, str]] = {
 }
 #: Formats whose output is bytes, never written to a terminal.
 BINARY_FORMATS = frozenset({"numpy"})
+
+
+def shown_sources(source: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """The first files of a data set and " and N more files" (or "") for the rest: a
+    folder of 60 CSV files or a Delta table's parts would fill a screen.
+
+    >>> shown_sources(("a.csv", "b.csv", "c.csv", "d.csv", "e.csv"))
+    (('a.csv', 'b.csv', 'c.csv'), ' and 2 more files')
+    """
+    rest = len(source) - SHOWN_SOURCES
+    if rest <= 1:  # "and 1 more file" is no shorter than the file
+        return source, ""
+    return source[:SHOWN_SOURCES], f" and {rest:,} more files"
 
 
 def render(result: BiasResult, fmt: str, **context: Any) -> str | bytes:

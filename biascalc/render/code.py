@@ -25,6 +25,7 @@ from .._literals import float_texts, str_literals
 from .._version import __version__
 from ..errors import DataError, OptionError
 from ..result import BiasResult
+from . import shown_sources
 
 __all__ = ["is_dotted_name", "render_jax", "render_keras", "render_python", "render_pytorch"]
 
@@ -230,7 +231,8 @@ def _header(result: BiasResult, ascii_only: bool, defines_classes: bool = False)
         "# Generated code: names and labels below are quoted data, never code.",
     ]
     if result.source:
-        lines.append(f"# source: {names(result.source)}")
+        shown, more = shown_sources(result.source)
+        lines.append(f"# source: {names(shown)}{more}")
     if result.where is not None:
         lines.append(f"# where: {names([result.where])}")
     if result.targets:
@@ -250,6 +252,9 @@ def _header(result: BiasResult, ascii_only: bool, defines_classes: bool = False)
     )
     if result.task == "tokens" and result.n_samples is not None:
         lines.append(f"# tokens: {result.n_samples} counted, {result.n_missing} ignored")
+    elif result.median_frequency_weights is not None and result.n_samples is not None:
+        # Masks: a sample is a pixel (as in the table).
+        lines.append(f"# pixels: {result.n_samples} used, {result.n_missing} ignored")
     elif result.n_samples is not None:
         missing = f" ({result.n_missing} with a missing label skipped)" if result.n_missing else ""
         lines.append(f"# rows: {result.n_samples}{missing}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..result import BiasResult
+from . import shown_sources
 
 MAX_ROWS = 20
 BAR_WIDTH = 24
@@ -49,7 +50,8 @@ def render_table(
     dash = "\u2014" if unicode else "-"
     lines = []
     if d["source"]:
-        lines.append(f"source      {', '.join(d['source'])}")
+        files, more = shown_sources(tuple(d["source"]))
+        lines.append(f"source      {', '.join(files)}{more}")
     if d["where"] is not None:
         lines.append(f"where       {d['where']}")
     if d["targets"]:
