@@ -254,3 +254,17 @@ def test_integer_labels_wider_than_the_dense_span_still_get_their_moments() -> N
     m = stats.columns[0].moments
     assert m.mean == pytest.approx(y.astype(float).mean(), rel=1e-15)
     assert m.variance == pytest.approx(y.astype(float).var(), rel=1e-12)
+
+
+def test_value_store_joins_its_parts_once() -> None:
+    from biascalc.stats import ValueStore
+
+    store = ValueStore()
+    store.add(np.array([3.0, 1.0]), None)
+    store.add(np.array([2.0]), np.array([0.5]))
+    y, w = store.arrays()
+    assert y.tolist() == [3.0, 1.0, 2.0] and w is not None and w.tolist() == [1.0, 1.0, 0.5]
+    again, _ = store.arrays()
+    assert again is y and len(store.values) == 1  # joined once, kept joined
+    store.add(np.array([4.0]), None)
+    assert store.arrays()[0].tolist() == [3.0, 1.0, 2.0, 4.0]
