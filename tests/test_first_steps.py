@@ -16,6 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import biascalc
+from biascalc.errors import ColumnNotFoundError
+
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
@@ -171,3 +174,23 @@ def test_engine_dask_without_dask_is_one_line_exit_2(
     )
     assert words in message and message.endswith("pip install 'biascalc[dask]'\n")
     assert "bug" not in message
+
+
+def test_a_stray_text_file_among_images_names_the_image_options(tmp_path: Path) -> None:
+    """An ImageFolder tree with a notes.txt, given without --input-format: the .txt is read
+    as a table, its columns are not the labels, and the error says what to pass."""
+    image = pytest.importorskip("PIL.Image")
+    for cls in ("cat", "dog"):
+        (tmp_path / "imgs" / cls).mkdir(parents=True)
+        for i in range(2):
+            image.new("RGB", (4, 4)).save(tmp_path / "imgs" / cls / f"{i}.png")
+    (tmp_path / "imgs" / "cat" / "notes.txt").write_text("x\nsee the README\n")
+    with pytest.raises(ColumnNotFoundError) as caught:
+        biascalc.compute_bias_from_file(str(tmp_path / "imgs"), "y")
+    message = str(caught.value)
+    assert "notes.txt" in message and "--input-format imagefolder" in message
+    # A plain table beside no images keeps the plain message.
+    (tmp_path / "t.csv").write_text("x\n1\n")
+    with pytest.raises(ColumnNotFoundError) as plain:
+        biascalc.compute_bias_from_file(str(tmp_path / "t.csv"), "y")
+    assert "images" not in str(plain.value)

@@ -25,6 +25,7 @@ from ._common import (
     _refuse_archives,
     _sniff_format,
     escaped,
+    not_a_table_hint,
     quoted,
 )
 from ._features import lost_categories
@@ -236,7 +237,21 @@ def _check_column(name: str, reader: FileReader, role: str = "column") -> None:
             "; if the file has no header line, pass --no-header to name its columns by "
             "position (1 first)"
         )
+    else:
+        message += _beside_images(reader.path)
     raise ColumnNotFoundError(message)
+
+
+def _beside_images(path: str) -> str:
+    """The images hint when the file lies among images: a notes.txt in an ImageFolder tree
+    given without --input-format is read as a table, and its columns are not the labels."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return ""
+    hint = not_a_table_hint(names)
+    return "; the file lies among images" + hint if hint.startswith("; for images") else ""
 
 
 def open_dataset(
