@@ -191,23 +191,25 @@ def dense_integer_counts(values: npt.NDArray[Any], weights: FloatArray | None) -
     class counts and, over the few distinct values, the moments (stats/labels.py), which
     costs a third of converting every row to float and summing it (5M rows: 25 vs 85 ms).
     """
-    if values.dtype.kind not in "biu" or values.size == 0:
-        return None
-    if values.dtype.kind == "b":
-        return _aggregate(np.array([False, True]), values.astype(np.intp), None, weights)
-    lo, hi = int(values.min()), int(values.max())
-    if hi - lo >= _DENSE_SPAN:
-        return None
-    return _aggregate(*_dense_codes(values, lo, hi), None, weights)
+    coded = _dense_codes(values)
+    return None if coded is None else _aggregate(*coded, None, weights)
 
 
 def _dense_codes(
-    values: npt.NDArray[Any], lo: int, hi: int
-) -> tuple[npt.NDArray[Any], npt.NDArray[np.intp]]:
-    """Integers ``lo..hi`` and each value's offset from ``lo`` (its code).
+    values: npt.NDArray[Any],
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.intp]] | None:
+    """Booleans, or integers ``lo..hi`` spanning fewer than ``_DENSE_SPAN`` values: the
+    keys and each value's code (its offset from ``lo``); None for anything else.
 
     Labels from 0 (the usual class indices) are their own codes: no copy of the batch.
     """
+    if values.dtype == np.bool_:
+        return np.array([False, True]), values.astype(np.intp)
+    if values.dtype.kind not in "iu" or values.size == 0:
+        return None
+    lo, hi = int(values.min()), int(values.max())
+    if hi - lo >= _DENSE_SPAN:
+        return None
     if lo >= 0 and hi < _DENSE_SPAN:
         return np.arange(hi + 1, dtype=values.dtype), values.astype(np.intp, copy=False)
     # Subtract in 64 bits: int8 values 200 apart would wrap around.
@@ -239,12 +241,9 @@ def _encode(values: Keys) -> tuple[Keys, npt.NDArray[np.intp]]:
     ):
         values = to_numpy(values)
     if isinstance(values, np.ndarray):
-        if values.dtype == np.bool_:
-            return np.array([False, True]), values.astype(np.intp)
-        if values.dtype.kind in "iu" and values.size:
-            lo, hi = int(values.min()), int(values.max())
-            if hi - lo < _DENSE_SPAN:
-                return _dense_codes(values, lo, hi)
+        coded = _dense_codes(values)
+        if coded is not None:
+            return coded
         keys, index = np.unique(values, return_inverse=True)
         return keys, index.astype(np.intp)
     encoded = compute("dictionary_encode", values)  # hashing in C++
