@@ -30,6 +30,7 @@ from .classnames import (
     counted,
     declared_of,
     format_values,
+    in_order,
     label_kind,
     refuse_unknown,
 )
@@ -104,12 +105,7 @@ def decide_label_sets(
                 f"column '{col.name}' has no labels: every row's list is empty; name the "
                 "labels with --classes"
             )
-        index = {v: i for i, v in enumerate(order)}
-        counts = np.zeros(len(order), np.int64)
-        weights = np.zeros(len(order), np.float64)
-        for v, c, w in zip(seen, seen_counts, seen_weights, strict=True):
-            counts[index[v]] += c
-            weights[index[v]] += w
+        counts, weights = in_order(order, seen, seen_counts, seen_weights)
         names = tuple(order)
         sep = stats.spec.label_sep
         shape = (

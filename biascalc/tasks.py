@@ -42,6 +42,7 @@ from .classnames import (
     declared_of,
     detect_declared,
     format_values,
+    in_order,
     index_warnings,
     is_ordered,
     label_kind,
@@ -313,16 +314,7 @@ def _classify(
         )
     if task != "binary" and pos is not None:
         raise OptionError("--positive only applies to binary tasks")
-    if order == seen:  # the common case, and the only one with 100,000 classes: no lookups
-        counts = np.asarray(seen_counts, np.int64)
-        weights = np.asarray(seen_weights, np.float64)
-    else:
-        index = {v: i for i, v in enumerate(order)}
-        counts = np.zeros(len(order), np.int64)
-        weights = np.zeros(len(order), np.float64)
-        for v, c, w in zip(seen, seen_counts, seen_weights, strict=True):
-            counts[index[v]] += c
-            weights[index[v]] += w
+    counts, weights = in_order(order, seen, seen_counts, seen_weights)
     if classes is None and declared is None and col.kind == "string":
         from .labelsets import joined_labels_hint
 
