@@ -93,3 +93,28 @@ def run_installed() -> Callable[..., subprocess.CompletedProcess[str]]:
         )
 
     return call
+
+
+def saved_hf_file(ds: Any, tmp_path: Path, how: str) -> Path:
+    """A Hugging Face ``datasets.Dataset`` written as its users write it: ``to_parquet``
+    (one Parquet file) or ``save_to_disk`` (a folder; its Arrow shard is returned)."""
+    if how == "to_parquet":
+        path = tmp_path / "train.parquet"
+        ds.to_parquet(str(path))
+        return path
+    ds.save_to_disk(str(tmp_path / "saved"))
+    (path,) = (tmp_path / "saved").glob("data-*.arrow")
+    return Path(path)
+
+
+def python_without_pandas(code: str) -> str:
+    """Run ``code`` in a fresh interpreter in which pandas cannot be imported; its stdout."""
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.modules['pandas'] = None\n" + code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout

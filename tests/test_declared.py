@@ -21,6 +21,7 @@ import biascalc
 from biascalc.errors import DataError
 from biascalc.readers import declared_classes
 from biascalc.stats.declared import DeclaredClasses
+from tests.conftest import saved_hf_file
 
 pd = pytest.importorskip("pandas")
 
@@ -163,13 +164,7 @@ def _hf_dataset(labels: list[int], names: list[str]) -> Any:
 def test_class_label_names_in_id_order(tmp_path: Path, how: str) -> None:
     names = ["sports", "world", "business", "science"]  # not sorted; 'science' absent
     labels = [*RNG.choice(3, 400, p=[0.2, 0.5, 0.3]).tolist(), -1, -1]  # -1: no label
-    ds = _hf_dataset(labels, names)
-    if how == "to_parquet":
-        path = tmp_path / "train.parquet"
-        ds.to_parquet(str(path))
-    else:
-        ds.save_to_disk(str(tmp_path / "saved"))
-        (path,) = (tmp_path / "saved").glob("data-*.arrow")
+    path = saved_hf_file(_hf_dataset(labels, names), tmp_path, how)
     r = biascalc.compute_bias_from_file(str(path), "label")
     ids = np.array([i for i in labels if i >= 0])
     _check_against_codes(r, ids, names)

@@ -24,6 +24,7 @@ from biascalc import compute_bias
 from biascalc.errors import DataError, OptionError
 from biascalc.stats import LabelStats, StatsSpec
 from biascalc.stats.lists import flatten
+from tests.conftest import saved_hf_file
 
 RNG = np.random.default_rng(12)
 LABELS = ["sports", "news", "tech", "art"]
@@ -120,12 +121,7 @@ def test_sequence_of_class_label(tmp_path: Path, how: str) -> None:
     ids = [RNG.choice(3, int(RNG.integers(0, 3)), replace=False).tolist() for _ in range(200)]
     features = datasets.Features({"labels": datasets.Sequence(datasets.ClassLabel(names=names))})
     ds = datasets.Dataset.from_dict({"labels": ids}, features=features)
-    if how == "to_parquet":
-        path = tmp_path / "train.parquet"
-        ds.to_parquet(str(path))
-    else:
-        ds.save_to_disk(str(tmp_path / "saved"))
-        (path,) = (tmp_path / "saved").glob("data-*.arrow")
+    path = saved_hf_file(ds, tmp_path, how)
     r = biascalc.compute_bias_from_file(str(path), "labels")
     as_names = [[names[i] for i in row] for row in ids]
     _check(r, as_names, names)
