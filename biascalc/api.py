@@ -285,9 +285,7 @@ def collect_file_stats(
             targets, weight, dataset.row_filter.text if dataset.row_filter else None
         )
         stats = dataset.collect(lambda: LabelStats(spec), columns)
-        stats.notes.extend(dataset.warnings)
-        if opts.classes is None:
-            stats.notes.extend(dataset.category_notes(targets))
+        stats.notes.extend(dataset.notes(targets, opts.classes is not None))
         names = tuple(dataset.names)
     return stats, names
 

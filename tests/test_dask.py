@@ -496,3 +496,15 @@ def test_an_error_in_a_later_piece_names_its_line_in_the_file(client: Any, tmp_p
         )
     assert str(dask.value) == str(local.value)
     assert "line" in str(local.value)
+
+
+def test_lost_integer_categories_are_warned_on_dask_too(client: Any, tmp_path: Path) -> None:
+    """Both engines say that a pandas integer categorical lost its categories in Parquet."""
+    y = pd.Series(pd.Categorical([3, 1, 3, 1, 3], categories=[5, 3, 1]))
+    path = tmp_path / "int_cat.parquet"
+    pd.DataFrame({"y": y}).to_parquet(path)
+    local = _read(Layout([str(path)], "y"), "local", client.scheduler.address)
+    dask = _read(Layout([str(path)], "y"), "dask", client.scheduler.address)
+    assert isinstance(local, biascalc.BiasResult) and isinstance(dask, biascalc.BiasResult)
+    lost = [w for w in dask.warnings if "pandas categorical of 3 categories" in w]
+    assert len(lost) == 1 and lost == [w for w in local.warnings if "pandas categorical" in w]

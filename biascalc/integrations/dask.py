@@ -216,7 +216,7 @@ def collect_path_stats(
         with _client(scheduler, *_distributed()):
             stats = _reduce(parts, split_every)
         dataset.check_rows(stats)
-        stats.notes.extend(dataset.warnings)
+        stats.notes.extend(dataset.notes(targets, opts.classes is not None))
         return stats, tuple(dataset.names)
 
 

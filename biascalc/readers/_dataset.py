@@ -113,10 +113,15 @@ class Dataset:
                 inner.weight_columns = frozenset([weight])
         return list(targets)
 
-    def category_notes(self, targets: Sequence[str]) -> list[str]:
-        """Warnings for target columns that were pandas categoricals whose categories the
-        file did not keep (integer categories in Parquet): the classes then come from the
-        data, which may miss unused categories and differ from the declared order."""
+    def notes(self, targets: Sequence[str], classes_given: bool) -> list[str]:
+        """What reading found worth saying, for every engine: :attr:`warnings` (a file
+        reached twice), and, unless the classes were given, the target columns that were
+        pandas categoricals whose categories the file did not keep (integer categories in
+        Parquet): the classes then come from the data, which may miss unused categories
+        and differ from the declared order."""
+        return [*self.warnings, *([] if classes_given else self._category_notes(targets))]
+
+    def _category_notes(self, targets: Sequence[str]) -> list[str]:
         lost: dict[str, int] = {}
         for reader in self.readers:
             lost.update(lost_categories(getattr(reader, "schema", None), targets))
